@@ -1,0 +1,1 @@
+"""Differentiable primitives, grouped by family (see each module's docstring)."""
