@@ -4,6 +4,7 @@ from __future__ import annotations
 import numbers
 
 from .._backend import xp
+from .._backend.reduce import sum_like_torch
 from .._backend import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Primitive
@@ -126,8 +127,10 @@ class SumToSize(Primitive):
         lead = x.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
             i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
-        r = x.sum(axis=axes, keepdims=True) if axes else x
-        return r.reshape(shape)
+        if not axes:
+            return x.reshape(shape)
+        r = sum_like_torch(x, axes, True)
+        return (r if r is not None else x.sum(axis=axes, keepdims=True)).reshape(shape)
 
     def backward(self, g):
         return ExpandTo.apply(g, shape=self.in_shape)
