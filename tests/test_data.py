@@ -685,12 +685,11 @@ def test_abandoned_iterators_stop_their_workers_promptly():
         cycle = [it]
         cycle.append(cycle)  # only the cyclic garbage collector can free it
         del it, cycle
-        t0 = time.monotonic()
         gc.collect()
-        # the workers were asked to stop and exited (not killed after the 0.5 s grace period)
-        assert time.monotonic() - t0 < 0.4
+        # the workers were asked to stop and exited cleanly (exit code 0), rather than being
+        # terminated (-SIGTERM) after the grace period because the stop message was lost
         assert not any(w.is_alive() for w in workers)
-        assert all(w.exitcode == 0 for w in workers)
+        assert [w.exitcode for w in workers] == [0, 0]
 
 
 def test_spawn_context_workers():
