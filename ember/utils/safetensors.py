@@ -24,7 +24,8 @@ from typing import Dict, Optional
 
 import numpy as _np
 
-from ..serialization import _atomic_write, _bf16_to_float32
+from ..serialization import _atomic_write
+from .._torch_globals import _bf16_to_float32
 from .._backend import canonical_device
 from .._backend import dtypes as _dt
 from .._tensor import Tensor
