@@ -485,8 +485,9 @@ def _read_record(zf: zipfile.ZipFile, name: str, what: str) -> bytes:
 class _LegacyStorages:
     """Storages of the pre-1.6 format: allocated when the pickle names them, filled after."""
 
-    def __init__(self, restore, what: str, weights_only: bool):
+    def __init__(self, restore, what: str, weights_only: bool, file_size: int):
         self._restore, self._what, self._weights_only = restore, what, weights_only
+        self._budget = file_size      # storages cannot hold more bytes than the file has
         self.roots: dict = {}
         self._views: dict = {}
 
@@ -504,6 +505,10 @@ class _LegacyStorages:
                                       "with a recent torch")
         root = self.roots.get(key)
         if root is None:
+            self._budget -= numel * stype.dtype.itemsize
+            if self._budget < 0:
+                raise RuntimeError(f"{self._what}: the checkpoint is truncated or corrupted: "
+                                   "its storages need more bytes than the file has")
             arr = _np.zeros(numel, _dt.to_numpy_dtype(stype.dtype))
             root = self.roots[key] = self._restore(_Storage(arr, stype.dtype), location)
         root = root.as_dtype(stype.dtype)
@@ -734,7 +739,7 @@ def _load_legacy(data: bytes, what, restore, weights_only, encoding):
     byteorder = "little"
     if isinstance(sys_info, dict) and sys_info.get("little_endian") is False:
         byteorder = "big"
-    storages = _LegacyStorages(restore, what, weights_only)
+    storages = _LegacyStorages(restore, what, weights_only, len(data))
     result = reader.next(storages.persistent_load)
     keys = reader.next()
     storages.fill(data, reader.pos, keys, byteorder)
