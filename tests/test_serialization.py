@@ -698,3 +698,104 @@ def test_mutated_files_fail_cleanly():
             ember.load(io.BytesIO(f))
         except (RuntimeError, pickle.UnpicklingError, NotImplementedError):
             pass
+
+
+# ---- training state: optimizer, scheduler, RNG --------------------------------------------------
+def _mlp_run(seed, ckpt_in=None, steps=5, ckpt_out=None):
+    """A tiny MLP trained with Adam + StepLR on data drawn from ember's RNG (plus a random
+    dropout-style mask), so parameters, optimizer, scheduler and RNG state all matter."""
+    ember.manual_seed(seed)
+    params = [Parameter(ember.randn(4, 8) * 0.5), Parameter(ember.zeros(8)),
+              Parameter(ember.randn(8, 1) * 0.5)]
+    opt = ember.optim.Adam(params, lr=0.01)
+    sched = ember.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    if ckpt_in is not None:
+        ck = ember.load(ckpt_in)
+        with ember.no_grad():
+            for p, q in zip(params, ck["params"]):
+                p.copy_(q)
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        ember.set_rng_state(ck["rng"])
+    losses = []
+    for _ in range(steps):
+        x, y = ember.randn(16, 4), ember.randn(16, 1)
+        mask = (ember.rand(16, 8) > 0.2).float()
+        w1, b1, w2 = params
+        loss = (((ember.tanh(x @ w1 + b1) * mask) @ w2 - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    if ckpt_out is not None:
+        ember.save({"params": params, "opt": opt.state_dict(), "sched": sched.state_dict(),
+                    "rng": ember.get_rng_state()}, ckpt_out)
+    return losses, [p.detach().numpy().copy() for p in params], sched.get_last_lr()
+
+
+def test_interrupted_training_resumes_bit_identically(tmp_path):
+    full_losses, full_params, full_lr = _mlp_run(0, steps=10)
+    first, _, _ = _mlp_run(0, steps=4, ckpt_out=tmp_path / "ck.pt")
+    rest, params, lr = _mlp_run(77, ckpt_in=tmp_path / "ck.pt", steps=6)   # fresh objects
+    assert first + rest == full_losses
+    assert lr == full_lr
+    for a, b in zip(params, full_params):
+        np.testing.assert_array_equal(a, b)
+    # the training checkpoint is also a valid torch checkpoint
+    t = torch.load(tmp_path / "ck.pt", weights_only=True)
+    assert set(t["opt"]["state"]) == {0, 1, 2} and t["sched"]["last_epoch"] == 4
+
+
+def _torch_opt(params):
+    opt = torch.optim.Adam(params, lr=0.01)
+    return opt, torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+
+def _ember_opt(params):
+    opt = ember.optim.Adam(params, lr=0.01)
+    return opt, ember.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+
+
+def _train(M, params, opt, sched, batches):
+    for x, y in batches:
+        w, b = params
+        loss = ((M.from_numpy(x) @ w + b - M.from_numpy(y)) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+
+
+def test_optimizer_state_crosses_frameworks(tmp_path):
+    rng = np.random.default_rng(0)
+    batches = [(rng.standard_normal((8, 3)).astype(np.float32),
+                rng.standard_normal((8, 2)).astype(np.float32)) for _ in range(6)]
+    w0 = rng.standard_normal((3, 2)).astype(np.float32)
+    tparams = [torch.nn.Parameter(torch.from_numpy(w0.copy())), torch.nn.Parameter(torch.zeros(2))]
+    topt, tsched = _torch_opt(tparams)
+    _train(torch, tparams, topt, tsched, batches[:3])
+    torch.save({"params": tparams, "opt": topt.state_dict(), "sched": tsched.state_dict()},
+               tmp_path / "t.pt")
+    ck = ember.load(tmp_path / "t.pt")                 # torch -> ember, resume there
+    eparams = ck["params"]
+    assert all(isinstance(p, Parameter) for p in eparams)
+    eopt, esched = _ember_opt(eparams)
+    eopt.load_state_dict(ck["opt"])
+    esched.load_state_dict(ck["sched"])
+    _train(torch, tparams, topt, tsched, batches[3:])
+    _train(ember, eparams, eopt, esched, batches[3:])
+    assert esched.get_last_lr() == tsched.get_last_lr()
+    for e, t in zip(eparams, tparams):
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-6, atol=1e-7)
+    ember.save({"params": eparams, "opt": eopt.state_dict(), "sched": esched.state_dict()},
+               tmp_path / "e.pt")
+    back = torch.load(tmp_path / "e.pt", weights_only=True)   # ember -> torch, resume there
+    topt2, tsched2 = _torch_opt(back["params"])
+    topt2.load_state_dict(back["opt"])
+    tsched2.load_state_dict(back["sched"])
+    assert topt2.state_dict()["state"][0]["step"].item() == 6
+    _train(torch, back["params"], topt2, tsched2, batches[:2])
+    _train(ember, eparams, eopt, esched, batches[:2])
+    for e, t in zip(eparams, back["params"]):
+        np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-6, atol=1e-7)
