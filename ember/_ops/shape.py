@@ -1,6 +1,18 @@
 """Shape and view ops: view/reshape, permute/transpose, squeeze/unsqueeze, expand, cat/stack,
 split/chunk, flip/roll, tril/triu... Views share memory and the version counter with their
 base, as in torch.
+
+How views work with autograd (torch's semantics):
+
+* Every view records its root ``_base`` and a ``ViewInfo``: the chain of view primitives that
+  rebuilds it from the base, the base version at which its ``grad_fn`` was made, and how it
+  was created (normally, under no_grad, or as one of several outputs of split/unbind).
+* An in-place op on a view rewrites the base's ``grad_fn`` (``CopySlices``, in
+  ``indexing.inplace_on_view``) and replays the chain on the base for the view's new
+  ``grad_fn``.
+* Any other view of the same base whose version is stale gets its ``grad_fn`` replayed the
+  same way the next time it enters the graph (``ViewInfo.refresh``, called from
+  ``autograd.function._edge``), so gradients follow the base's current value.
 """
 from __future__ import annotations
 
@@ -10,44 +22,106 @@ from .._backend import xp
 from .._backend import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Primitive
-from ._util import wrap_dim, normalize_dims, parse_size, ExpandTo, SumToSize
+from ..autograd.grad_mode import STATE
+from ._util import wrap_dim, normalize_dims, parse_size, SumToSize
+
+_as_strided = xp.lib.stride_tricks.as_strided
+
+NO_GRAD_VIEW = "no_grad"
 
 
-def _make_view(out: Tensor, base: Tensor, view_fn) -> Tensor:
-    """Mark ``out`` as a view of ``base``: shared version counter and a replayable view fn."""
-    b = base._base if base._base is not None else base
-    out._base = b
-    out._version = base._version
-    if base._base is not None and base._view_fn is not None:
-        prev = base._view_fn
-        out._view_fn = lambda t, _p=prev, _f=view_fn: _f(_p(t))
+class ViewInfo:
+    """How a view was made from its root base (see the module docstring)."""
+
+    __slots__ = ("fns", "version", "kind", "out_nr")
+
+    def __init__(self, fns, version, kind=None, out_nr=0):
+        self.fns = fns          # ((primitive class, params), ...) from the root base
+        self.version = version  # base version the view's grad_fn reflects
+        self.kind = kind        # None, NO_GRAD_VIEW or the name of a multi-view function
+        self.out_nr = out_nr
+
+    def replay(self, t: Tensor) -> Tensor:
+        """Rebuild the view (and its graph) from the root base ``t``."""
+        for cls, params in self.fns:
+            t = cls.apply(t, **params)
+        return t
+
+    def refresh(self, view: Tensor) -> None:
+        """Re-derive ``view.grad_fn`` from its base after an in-place op changed the base."""
+        self.version = view._version.v
+        base = view._base
+        if self.kind == NO_GRAD_VIEW or not base._requires_grad:
+            return
+        prev = STATE.enabled
+        STATE.enabled = True
+        try:
+            v2 = self.replay(base)
+        finally:
+            STATE.enabled = prev
+        view.grad_fn = v2.grad_fn
+        view._output_nr = v2._output_nr
+        view._requires_grad = True
+
+
+def _make_view(out: Tensor, base: Tensor, cls, params, kind=None, out_nr=0) -> Tensor:
+    """Mark ``out`` as a view of ``base``: shared version counter and a replayable chain."""
+    info = base._view_fn
+    if base._base is not None and info is not None:
+        root, fns = base._base, info.fns + ((cls, params),)
+        if kind is None:
+            kind = info.kind
     else:
-        out._view_fn = view_fn
+        root, fns = base, ((cls, params),)
+    if not STATE.enabled and base._requires_grad:
+        # torch: a view made under no_grad of a tensor that requires grad still reports
+        # requires_grad=True (it is a leaf), and may not be modified in place with grad on
+        kind = NO_GRAD_VIEW
+        out._requires_grad = True
+    out._base = root
+    out._version = base._version
+    out._view_fn = ViewInfo(fns, base._version.v, kind, out_nr)
     return out
 
 
 class _View(Primitive):
-    """Base for view primitives: output shares memory with the input."""
+    """Base for view primitives: the output shares memory with the input."""
 
     @classmethod
     def view_apply(cls, x: Tensor, **params) -> Tensor:
-        out = cls.apply(x, **params)
-        return _make_view(out, x, lambda t, _c=cls, _p=params: _c.apply(t, **_p))
+        return _make_view(cls.apply(x, **params), x, cls, params)
 
 
+# ---- reshaping ---------------------------------------------------------------------------------
 class Reshape(_View):
-    def forward(self, x, shape):
-        self.in_shape = x.shape
+    """Reshape without copying (``view``); ``nm`` is the torch node name to report."""
+
+    def forward(self, x, shape, nm="ViewBackward0"):
+        self.in_shape, self.nm = x.shape, nm
         return x.reshape(shape)
 
     def backward(self, g):
-        return g.reshape(self.in_shape)
+        return Reshape.apply(g, shape=self.in_shape)
 
     def name(self):
-        return "ViewBackward0"
+        return self.nm
 
 
-def _infer_shape(shape, numel, orig):
+class _ReshapeCopy(Primitive):
+    """``reshape`` of a tensor whose strides do not allow a view: one copy."""
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        return xp.reshape(x, shape)
+
+    def backward(self, g):
+        return reshape(g, self.in_shape)
+
+    def name(self):
+        return "UnsafeViewBackward0"
+
+
+def _infer_shape(shape, numel):
     shape = list(shape)
     neg = [i for i, s in enumerate(shape) if s == -1]
     if len(neg) > 1:
@@ -60,42 +134,35 @@ def _infer_shape(shape, numel, orig):
         for i, s in enumerate(shape):
             if i != neg[0]:
                 known *= s
-        if known == 0 or numel % known:
-            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        if known == 0:
+            if numel == 0:
+                raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {shape} "
+                                   "because the unspecified dimension size -1 can be any value "
+                                   "and is ambiguous")
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
+        if numel % known:
+            raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
         shape[neg[0]] = numel // known
     n = 1
     for s in shape:
         n *= s
     if n != numel:
-        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        raise RuntimeError(f"shape '{shape}' is invalid for input of size {numel}")
     return tuple(shape)
 
 
-def _shape_args(args):
+def _shape_args(args, fn="view"):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
     out = []
     for s in args:
         if isinstance(s, Tensor):
             s = int(s)
-        if not isinstance(s, numbers.Integral):
-            raise TypeError(f"view(): argument 'size' must be tuple of ints, but found element "
-                            f"of type {type(s).__name__}")
+        if not isinstance(s, numbers.Integral) or isinstance(s, bool):
+            raise TypeError(f"{fn}(): argument 'size' (position 1) must be tuple of ints, but "
+                            f"found element of type {type(s).__name__}")
         out.append(int(s))
     return tuple(out)
-
-
-def view(input, *shape):
-    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
-        return _view_dtype(input, shape[0])
-    shape = _infer_shape(_shape_args(shape), input._data.size, input._data.shape)
-    if shape == input._data.shape:
-        return Reshape.view_apply(input, shape=shape)
-    if not _viewable(input._data, shape):
-        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
-                           "least one dimension spans across two contiguous subspaces). Use "
-                           ".reshape(...) instead.")
-    return Reshape.view_apply(input, shape=shape)
 
 
 def _viewable(a, shape) -> bool:
@@ -109,15 +176,35 @@ def _viewable(a, shape) -> bool:
         return False
 
 
+def view(input, *shape):
+    """View with a new shape (``-1`` inferred); refuses strides that need a copy."""
+    if len(shape) == 1 and isinstance(shape[0], _dt.dtype):
+        return _view_dtype(input, shape[0])
+    shape = _infer_shape(_shape_args(shape), input._data.size)
+    if not _viewable(input._data, shape):
+        raise RuntimeError("view size is not compatible with input tensor's size and stride (at "
+                           "least one dimension spans across two contiguous subspaces). Use "
+                           ".reshape(...) instead.")
+    return Reshape.view_apply(input, shape=shape)
+
+
 def _view_dtype(input, d):
-    return Tensor._wrap(input._data.view(d.np))
+    a = input._data
+    if a.itemsize != d.itemsize and a.ndim and a.strides[-1] != a.itemsize:
+        raise RuntimeError("self.stride(-1) must be 1 to view " + str(input.dtype) + " as "
+                           + str(d) + " (different element sizes), but got "
+                           + str(input.stride(-1)))
+    if input._requires_grad and STATE.enabled:
+        raise NotImplementedError("ember: view(dtype) is not differentiable; detach() first")
+    return Tensor._wrap(a.view(d.np))
 
 
 def reshape(input, *shape):
-    shape = _infer_shape(_shape_args(shape), input._data.size, input._data.shape)
+    """A view when the strides allow it, otherwise one copy (torch's rule)."""
+    shape = _infer_shape(_shape_args(shape, "reshape"), input._data.size)
     if _viewable(input._data, shape):
         return Reshape.view_apply(input, shape=shape)
-    return Reshape.apply(input, shape=shape)
+    return _ReshapeCopy.apply(input, shape=shape)
 
 
 def view_as(input, other):
@@ -148,22 +235,30 @@ def flatten(input, start_dim=0, end_dim=-1):
 def unflatten(input, dim, sizes):
     d = wrap_dim(dim, input._data.ndim)
     shp = input._data.shape
-    sizes = list(sizes)
+    sizes = list(_shape_args((sizes,), "unflatten"))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
     if -1 in sizes:
         known = 1
         for s in sizes:
             if s != -1:
                 known *= s
-        sizes[sizes.index(-1)] = shp[d] // known if known else 0
+        if known == 0 or shp[d] % known:
+            raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the "
+                               f"size of dim {dim} ({shp[d]}) in the input tensor")
+        sizes[sizes.index(-1)] = shp[d] // known
     n = 1
     for s in sizes:
         n *= s
     if n != shp[d]:
-        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the "
                            f"size of dim {dim} ({shp[d]}) in the input tensor")
-    return view(input, shp[:d] + tuple(sizes) + shp[d + 1:])
+    return reshape(input, shp[:d] + tuple(sizes) + shp[d + 1:])
 
 
+# ---- reordering axes ---------------------------------------------------------------------------
 class Permute(_View):
     def forward(self, x, dims):
         self.dims = dims
@@ -180,15 +275,15 @@ class Permute(_View):
 
 
 class Transpose(_View):
-    def forward(self, x, d0, d1):
-        self.d0, self.d1 = d0, d1
-        return xp.swapaxes(x, d0, d1)
+    def forward(self, x, d0, d1, nm="TransposeBackward0"):
+        self.d0, self.d1, self.nm = d0, d1, nm
+        return xp.swapaxes(x, d0, d1) if x.ndim else x.view()
 
     def backward(self, g):
         return Transpose.apply(g, d0=self.d0, d1=self.d1)
 
     def name(self):
-        return "TransposeBackward0"
+        return self.nm
 
 
 def permute(input, *dims):
@@ -208,8 +303,6 @@ def permute(input, *dims):
 def transpose(input, dim0, dim1):
     nd = input._data.ndim
     d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
-    if nd < 2:
-        return Reshape.view_apply(input, shape=input._data.shape)
     return Transpose.view_apply(input, d0=d0, d1=d1)
 
 
@@ -220,10 +313,7 @@ def t(input):
     nd = input._data.ndim
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    if nd < 2:
-        return Reshape.view_apply(input, shape=input._data.shape)
-    r = Transpose.view_apply(input, d0=0, d1=1)
-    return r
+    return Transpose.view_apply(input, d0=0, d1=nd - 1 if nd else 0, nm="TBackward0")
 
 
 def _T(self):
@@ -240,13 +330,22 @@ def _mT(self):
 
 def movedim(input, source, destination):
     nd = input._data.ndim
-    src = [source] if isinstance(source, int) else list(source)
-    dst = [destination] if isinstance(destination, int) else list(destination)
+    if isinstance(source, numbers.Integral) != isinstance(destination, numbers.Integral):
+        raise TypeError(f"movedim() received an invalid combination of arguments - got "
+                        f"({type(source).__name__}, {type(destination).__name__}), but expected "
+                        "(int source, int destination) or (tuple of ints source, tuple of ints "
+                        "destination)")
+    src = [source] if isinstance(source, numbers.Integral) else list(source)
+    dst = [destination] if isinstance(destination, numbers.Integral) else list(destination)
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({src} dims) "
                            f"should contain the same number of dims as destination ({dst} dims)")
     src = [wrap_dim(s, nd) for s in src]
     dst = [wrap_dim(s, nd) for s in dst]
+    if len(set(src)) != len(src):
+        raise RuntimeError(f"movedim: repeated dim in `source` ({src})")
+    if len(set(dst)) != len(dst):
+        raise RuntimeError(f"movedim: repeated dim in `destination` ({dst})")
     order = [n for n in range(nd) if n not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -256,29 +355,61 @@ def movedim(input, source, destination):
 moveaxis = movedim
 
 
+# ---- adding and removing axes -----------------------------------------------------------------
+class Squeeze(_View):
+    def forward(self, x, axes, nm):
+        self.in_shape, self.nm = x.shape, nm
+        return xp.squeeze(x, axis=axes) if axes else x.view()
+
+    def backward(self, g):
+        return Reshape.apply(g, shape=self.in_shape)
+
+    def name(self):
+        return self.nm
+
+
+class Unsqueeze(_View):
+    def forward(self, x, dim):
+        self.dim = dim
+        shape = x.shape[:dim] + (1,) + x.shape[dim:]
+        if x.flags.c_contiguous:
+            return x.reshape(shape)
+        # torch's stride for the new axis: size * stride of the axis it lands before
+        st = x.strides[dim] * x.shape[dim] if dim < x.ndim else x.itemsize
+        return _as_strided(x, shape, x.strides[:dim] + (st,) + x.strides[dim:])
+
+    def backward(self, g):
+        return Squeeze.apply(g, axes=(self.dim,), nm="SqueezeBackward1")
+
+    def name(self):
+        return "UnsqueezeBackward0"
+
+
 def squeeze(input, dim=None):
     shp = input._data.shape
+    nd = len(shp)
     if dim is None:
-        new = tuple(s for s in shp if s != 1)
+        axes, nm = tuple(i for i, s in enumerate(shp) if s == 1), "SqueezeBackward0"
     else:
-        dims = normalize_dims(dim, len(shp)) if shp or not isinstance(dim, int) else ()
-        if not shp:
-            wrap_dim(dim if isinstance(dim, int) else 0, 0)
-        new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-    return Reshape.view_apply(input, shape=new)
+        if isinstance(dim, (tuple, list)):
+            dims, nm = normalize_dims(dim, nd), "SqueezeBackward2"
+        else:
+            dims, nm = (wrap_dim(dim, nd),), "SqueezeBackward1"
+        axes = tuple(d for d in dims if nd and shp[d] == 1)
+    return Squeeze.view_apply(input, axes=axes, nm=nm)
 
 
 def unsqueeze(input, dim):
-    nd = input._data.ndim + 1
-    d = wrap_dim(dim, nd)
-    shp = list(input._data.shape)
-    shp.insert(d, 1)
-    return Reshape.view_apply(input, shape=tuple(shp))
+    d = wrap_dim(dim, input._data.ndim + 1)
+    return Unsqueeze.view_apply(input, dim=d)
 
 
+# ---- broadcasting and tiling -------------------------------------------------------------------
 class Expand(_View):
     def forward(self, x, shape):
         self.in_shape = x.shape
+        if shape == x.shape:
+            return x.view()
         return xp.broadcast_to(x, shape)
 
     def backward(self, g):
@@ -288,27 +419,32 @@ class Expand(_View):
         return "ExpandBackward0"
 
 
+def _legacy_type(t):
+    from .creation import _NAME_OF
+    return _NAME_OF.get(t.dtype, "torch.Tensor")
+
+
 def expand(input, *sizes):
-    sizes = _shape_args(sizes)
+    sizes = _shape_args(sizes, "expand")
     shp = input._data.shape
     if len(sizes) < len(shp):
         raise RuntimeError(
-            f"expand(torch.FloatTensor{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
-            "provided (%d) must be greater or equal to the number of dimensions in the tensor "
-            "(%d)" % (len(sizes), len(shp)))
+            f"expand({_legacy_type(input)}{{{list(shp)}}}, size={list(sizes)}): the number of "
+            f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+            f"in the tensor ({len(shp)})")
     lead = len(sizes) - len(shp)
     out = []
     for i, s in enumerate(sizes):
         if i < lead:
             if s < 0:
                 raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a "
-                                   "leading, non-existing dimension " + str(i))
+                                   f"leading, non-existing dimension {i}")
             out.append(s)
             continue
         cur = shp[i - lead]
         if s == -1:
             out.append(cur)
-        elif cur == 1 or cur == s:
+        elif cur == s or (cur == 1 and s >= 0):
             out.append(s)
         else:
             raise RuntimeError(f"The expanded size of the tensor ({s}) must match the existing "
@@ -328,24 +464,33 @@ def broadcast_to(input, shape):
 def broadcast_tensors(*tensors):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
-    shape = xp.broadcast_shapes(*[t._data.shape for t in tensors])
+    shape = broadcast_shapes(*[t._data.shape for t in tensors])
     return tuple(expand(t, shape) for t in tensors)
 
 
 def broadcast_shapes(*shapes):
     from .._tensor import Size
-    return Size(xp.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
-
-
-def contiguous(input, memory_format=None):
-    if input.is_contiguous():
-        return input
-    return Clone.apply(input)
+    shapes = [(s,) if isinstance(s, numbers.Integral) else tuple(s) for s in shapes]
+    try:
+        return Size(xp.broadcast_shapes(*shapes))
+    except ValueError:
+        n = max(len(s) for s in shapes)
+        padded = [(1,) * (n - len(s)) + s for s in shapes]
+        for i in range(n):
+            sizes = {s[i] for s in padded if s[i] != 1}
+            if len(sizes) > 1:
+                a, b = sorted(sizes)[:2]
+                raise RuntimeError(f"shape mismatch: objects cannot be broadcast to a single "
+                                   f"shape.  Mismatch is between arg 0 and arg 1 at dim {i}: "
+                                   f"{a} vs {b}") from None
+        raise
 
 
 class Clone(Primitive):
-    def forward(self, x):
-        return xp.array(x, copy=True, order="C")
+    """Copy; ``order='K'`` keeps the input's memory layout as torch's preserve_format does."""
+
+    def forward(self, x, order="K"):
+        return xp.array(x, copy=True, order=order)
 
     def backward(self, g):
         return g
@@ -354,29 +499,43 @@ class Clone(Primitive):
         return "CloneBackward0"
 
 
+def contiguous(input, memory_format=None):
+    if input.is_contiguous():
+        return input
+    return Clone.apply(input, order="C")
+
+
 def clone(input, *, memory_format=None):
-    return Clone.apply(input)
+    return Clone.apply(input, order="C" if _is_contiguous_format(memory_format) else "K")
+
+
+def _is_contiguous_format(fmt) -> bool:
+    return fmt is not None and "contiguous" in str(fmt)
+
+
+# ---- joining -----------------------------------------------------------------------------------
+def _is_legacy_empty(a) -> bool:
+    return a.ndim == 1 and a.shape[0] == 0
 
 
 class Cat(Primitive):
     def forward(self, *xs, dim, npd):
         self.dim = dim
-        self.sizes = [x.shape[dim] if x.ndim else 0 for x in xs]
         self.metas = [(x.shape, x.dtype) for x in xs]
-        self.n = len(xs)
-        arrs = [x.astype(npd, copy=False) for x in xs if not (x.ndim == 1 and x.shape[0] == 0)]
-        if not arrs:
-            return xp.concatenate([x.astype(npd, copy=False) for x in xs], axis=0)
-        return xp.concatenate(arrs, axis=dim)
+        arrs = [x for x in xs if not _is_legacy_empty(x)] or list(xs)
+        if len(arrs) == 1:
+            return arrs[0].astype(npd, copy=True)
+        return xp.concatenate(arrs, axis=dim, dtype=npd)
 
     def backward(self, g):
         out = []
         start = 0
-        for (shape, dt), n in zip(self.metas, self.sizes):
-            if len(shape) == 1 and shape[0] == 0 and g.ndim != 1:
-                out.append(None)
+        for shape, dt in self.metas:
+            if len(shape) == 1 and shape[0] == 0 and g._data.ndim != 1:
+                out.append(_zeros((0,), dt))     # a skipped legacy empty input
                 continue
-            piece = narrow(g, self.dim, start, n)
+            n = shape[self.dim]
+            piece = Narrow.apply(g, dim=self.dim, start=start, length=n)
             if piece._data.dtype != dt:
                 from ._util import ToDtype
                 piece = ToDtype.apply(piece, dtype=dt)
@@ -388,22 +547,32 @@ class Cat(Primitive):
         return "CatBackward0"
 
 
-def cat(tensors, dim=0, *, out=None):
+def _tensor_list(tensors, fn):
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{fn}(): argument 'tensors' (position 1) must be tuple of Tensors, not "
+                        "Tensor")
     tensors = list(tensors)
-    if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     for i, tt in enumerate(tensors):
         if not isinstance(tt, Tensor):
             raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
                             f"{type(tt).__name__}")
-    ref = next((x for x in tensors if not (x._data.ndim == 1 and x._data.shape[0] == 0)),
-               tensors[0])
+    return tensors
+
+
+def cat(tensors, dim=0, *, out=None):
+    """Concatenate along ``dim``, promoting dtypes; legacy 1-D empty tensors are skipped."""
+    tensors = _tensor_list(tensors, "cat")
+    if not tensors:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    ref = next((x for x in tensors if not _is_legacy_empty(x._data)), tensors[0])
     nd = ref._data.ndim
-    if nd == 0:
-        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    for i, x in enumerate(tensors):
+        if x._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     d = wrap_dim(dim, nd)
     for i, x in enumerate(tensors):
-        if x._data.ndim == 1 and x._data.shape[0] == 0:
+        if _is_legacy_empty(x._data):
             continue
         if x._data.ndim != nd:
             raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and "
@@ -422,8 +591,26 @@ def cat(tensors, dim=0, *, out=None):
 concat = concatenate = cat
 
 
+class Stack(Primitive):
+    def forward(self, *xs, dim, npd):
+        self.dim = dim
+        self.dts = [x.dtype for x in xs]
+        return xp.stack(xs, axis=dim, dtype=npd)
+
+    def backward(self, g):
+        from ._util import ToDtype
+        out = []
+        for i, dt in enumerate(self.dts):
+            piece = Select.apply(g, dim=self.dim, index=i)
+            out.append(piece if piece._data.dtype == dt else ToDtype.apply(piece, dtype=dt))
+        return tuple(out)
+
+    def name(self):
+        return "StackBackward0"
+
+
 def stack(tensors, dim=0, *, out=None):
-    tensors = list(tensors)
+    tensors = _tensor_list(tensors, "stack")
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
     shp = tensors[0]._data.shape
@@ -432,15 +619,21 @@ def stack(tensors, dim=0, *, out=None):
             raise RuntimeError(f"stack expects each tensor to be equal size, but got {list(shp)} "
                                f"at entry 0 and {list(x._data.shape)} at entry {i}")
     d = wrap_dim(dim, len(shp) + 1)
-    return cat([unsqueeze(x, d) for x in tensors], d)
+    from ._util import result_dtype
+    return Stack.apply(*tensors, dim=d, npd=result_dtype(*tensors).np)
 
 
 def hstack(tensors):
-    tensors = [atleast_1d(x) for x in tensors]
+    tensors = [atleast_1d(x) for x in _tensor_list(tensors, "hstack")]
+    if not tensors:
+        raise RuntimeError("hstack expects a non-empty TensorList")
     return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
+    tensors = _tensor_list(tensors, "vstack")
+    if not tensors:
+        raise RuntimeError("vstack expects a non-empty TensorList")
     return cat([atleast_2d(x) for x in tensors], 0)
 
 
@@ -448,11 +641,12 @@ row_stack = vstack
 
 
 def dstack(tensors):
-    return cat([atleast_3d(x) for x in tensors], 2)
+    return cat([atleast_3d(x) for x in _tensor_list(tensors, "dstack")], 2)
 
 
 def column_stack(tensors):
-    return hstack([x.reshape(-1, 1) if x.ndim <= 1 else x for x in tensors])
+    return hstack([x.reshape(-1, 1) if x.ndim <= 1 else x
+                   for x in _tensor_list(tensors, "column_stack")])
 
 
 def atleast_1d(x):
@@ -460,25 +654,26 @@ def atleast_1d(x):
 
 
 def atleast_2d(x):
-    return x.reshape(1, -1) if x.ndim < 2 else x
+    if x.ndim == 0:
+        return x.reshape(1, 1)
+    return x.unsqueeze(0) if x.ndim == 1 else x
 
 
 def atleast_3d(x):
     if x.ndim == 0:
         return x.reshape(1, 1, 1)
     if x.ndim == 1:
-        return x.reshape(1, -1, 1)
+        return x.unsqueeze(0).unsqueeze(-1)
     if x.ndim == 2:
         return x.unsqueeze(-1)
     return x
 
 
+# ---- splitting ---------------------------------------------------------------------------------
 class Narrow(_View):
     def forward(self, x, dim, start, length):
         self.in_shape, self.dim, self.start = x.shape, dim, start
-        idx = [slice(None)] * x.ndim
-        idx[dim] = slice(start, start + length)
-        return x[tuple(idx)]
+        return x[(slice(None),) * dim + (slice(start, start + length),)]
 
     def backward(self, g):
         pad = [(0, 0)] * len(self.in_shape)
@@ -496,10 +691,25 @@ class _PadZeros(Primitive):
 
     def backward(self, g):
         idx = tuple(slice(a, g.shape[i] - b) for i, (a, b) in enumerate(self.pad))
-        return g[idx]
+        return _Slice.apply(g, idx=idx)
 
     def name(self):
         return "ConstantPadNdBackward0"
+
+
+class _Slice(Primitive):
+    """Basic slicing used inside backward rules (not a user-visible view)."""
+
+    def forward(self, x, idx):
+        self.in_shape, self.idx = x.shape, idx
+        return x[idx]
+
+    def backward(self, g):
+        pad = tuple((s.start, n - s.stop) for s, n in zip(self.idx, self.in_shape))
+        return _PadZeros.apply(g, pad=pad)
+
+    def name(self):
+        return "SliceBackward0"
 
 
 def narrow(input, dim, start, length):
@@ -510,74 +720,152 @@ def narrow(input, dim, start, length):
     size = input._data.shape[d]
     if isinstance(start, Tensor):
         start = int(start)
+    if isinstance(length, Tensor):
+        length = int(length)
+    if start < -size or start > size:
+        raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                         f"but got {start})")
     if start < 0:
         start += size
-    if start < 0 or start > size or length < 0 or start + length > size:
+    if length < 0:
+        raise RuntimeError("narrow(): length must be non-negative.")
+    if start + length > size:
         raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                            f"({size}).")
     return Narrow.view_apply(input, dim=d, start=start, length=length)
 
 
+class _MultiView(Primitive):
+    """Several views of one input (unbind, split, chunk): one graph node, as in torch."""
+
+    def backward(self, *grads):
+        if all(g is None for g in grads):
+            return None
+        like = next(g for g in grads if g is not None)
+        full = [g if g is not None else _zeros(shape, like._data.dtype)
+                for g, shape in zip(grads, self.out_shapes)]
+        return self._join(full)
+
+
+def _zeros(shape, npd):
+    return Tensor._wrap(xp.zeros(shape, dtype=npd))
+
+
+class Unbind(_MultiView):
+    def forward(self, x, dim):
+        self.dim, self.out_shapes = dim, [x.shape[:dim] + x.shape[dim + 1:]] * x.shape[dim]
+        self.n_outputs = x.shape[dim]
+        pre = (slice(None),) * dim
+        return tuple(x[pre + (i, Ellipsis)] for i in range(x.shape[dim]))
+
+    def _join(self, grads):
+        return stack(grads, self.dim)
+
+    def name(self):
+        return "UnbindBackward0"
+
+
+class Split(_MultiView):
+    def forward(self, x, dim, sizes, nm):
+        self.dim, self.nm, self.n_outputs = dim, nm, len(sizes)
+        pre = (slice(None),) * dim
+        outs, start = [], 0
+        for s in sizes:
+            outs.append(x[pre + (slice(start, start + s),)])
+            start += s
+        self.out_shapes = [o.shape for o in outs]
+        return tuple(outs)
+
+    def _join(self, grads):
+        return cat(grads, self.dim)
+
+    def name(self):
+        return self.nm
+
+
+def _multi_views(input, outs, kind, pieces):
+    """Mark the outputs of a multi-view op; each can be rebuilt with its own primitive."""
+    for i, (o, (cls, params)) in enumerate(zip(outs, pieces)):
+        _make_view(o, input, cls, params, kind=kind, out_nr=i)
+    return outs
+
+
+def _split_sizes(size, s):
+    if s == 0:
+        return [0] if size == 0 else None
+    return [s] * (size // s) + ([size % s] if size % s else [])
+
+
 def split(tensor, split_size_or_sections, dim=0):
     nd = tensor._data.ndim
+    if nd == 0:
+        raise RuntimeError("split expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, nd)
     size = tensor._data.shape[d]
-    if isinstance(split_size_or_sections, int):
-        s = split_size_or_sections
-        if s <= 0 and size:
+    if isinstance(split_size_or_sections, numbers.Integral):
+        s = int(split_size_or_sections)
+        if s < 0:
+            raise RuntimeError(f"split expects split_size be non-negative, but got "
+                               f"split_size={s}")
+        sizes = _split_sizes(size, s)
+        if sizes is None:
             raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                f"dimension size of {size}")
-        sizes = [s] * (size // s) + ([size % s] if size % s else []) if s else [0]
+        nm, kind = "SplitBackward0", "Split"
     else:
-        sizes = list(split_size_or_sections)
-        if builtins_sum(sizes) != size:
+        sizes = [int(v) for v in split_size_or_sections]
+        if sum(sizes) != size or any(v < 0 for v in sizes):
             raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {size} "
                                f"(input tensor's size at dimension {d}), but got "
                                f"split_sizes={sizes}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(tensor, d, start, s))
-        start += s
-    return tuple(out)
-
-
-def builtins_sum(xs):
-    total = 0
-    for x in xs:
-        total += x
-    return total
+        nm, kind = "SplitWithSizesBackward0", "SplitWithSizes"
+    outs = Split.apply(tensor, dim=d, sizes=tuple(sizes), nm=nm)
+    starts = [sum(sizes[:i]) for i in range(len(sizes))]
+    return _multi_views(tensor, outs, kind, [
+        (Narrow, {"dim": d, "start": st, "length": ln}) for st, ln in zip(starts, sizes)])
 
 
 def chunk(input, chunks, dim=0):
     if chunks <= 0:
-        raise RuntimeError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    if input._data.ndim == 0:
+        raise RuntimeError("chunk expects at least a 1-dimensional tensor")
     d = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
-    each = -(-size // chunks) if size else 0
-    if each == 0:
-        return tuple(narrow(input, d, 0, 0) for _ in range(min(chunks, 1) if size else chunks))
+    if size == 0:
+        each = 0
+        outs = Split.apply(input, dim=d, sizes=(0,) * chunks, nm="SplitBackward0")
+        return _multi_views(input, outs, "Split",
+                            [(Narrow, {"dim": d, "start": 0, "length": 0})] * chunks)
+    each = -(-size // chunks)
     return split(input, each, d)
 
 
 def tensor_split(input, indices_or_sections, dim=0):
     d = wrap_dim(dim, input._data.ndim)
     size = input._data.shape[d]
-    if isinstance(indices_or_sections, int):
-        n = indices_or_sections
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if isinstance(indices_or_sections, numbers.Integral):
+        n = int(indices_or_sections)
+        if n <= 0:
+            raise RuntimeError(f"number of sections must be larger than 0, got {n}")
         q, r = divmod(size, n)
         sizes = [q + 1] * r + [q] * (n - r)
+        starts = [sum(sizes[:i]) for i in range(n)]
     else:
-        idx = [0] + list(indices_or_sections) + [size]
-        sizes = [max(0, min(b, size) - min(a, size)) for a, b in zip(idx[:-1], idx[1:])]
-    return split(input, sizes, d)
+        idx = [0] + [min(max(int(i) if i >= 0 else int(i) + size, 0), size)
+                     for i in indices_or_sections] + [size]
+        starts = idx[:-1]
+        sizes = [max(0, b - a) for a, b in zip(idx[:-1], idx[1:])]
+    return tuple(Narrow.view_apply(input, dim=d, start=s, length=n)
+                 for s, n in zip(starts, sizes))
 
 
 class Select(_View):
     def forward(self, x, dim, index):
         self.in_shape, self.dim, self.index = x.shape, dim, index
-        idx = [slice(None)] * x.ndim
-        idx[dim] = index
-        return x[tuple(idx)]
+        return x[(slice(None),) * dim + (index, Ellipsis)]
 
     def backward(self, g):
         return _SelectBackward.apply(g, in_shape=self.in_shape, dim=self.dim, index=self.index)
@@ -590,13 +878,11 @@ class _SelectBackward(Primitive):
     def forward(self, g, in_shape, dim, index):
         self.dim, self.index = dim, index
         out = xp.zeros(in_shape, dtype=g.dtype)
-        idx = [slice(None)] * len(in_shape)
-        idx[dim] = index
-        out[tuple(idx)] = g
+        out[(slice(None),) * dim + (index, Ellipsis)] = g
         return out
 
     def backward(self, gg):
-        return select(gg, self.dim, self.index)
+        return Select.apply(gg, dim=self.dim, index=self.index)
 
     def name(self):
         return "SelectBackwardBackward0"
@@ -617,10 +903,18 @@ def select(input, dim, index):
 
 
 def unbind(input, dim=0):
+    if input._data.ndim == 0:
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
     d = wrap_dim(dim, input._data.ndim)
-    return tuple(select(input, d, i) for i in range(input._data.shape[d]))
+    n = input._data.shape[d]
+    if n == 0:
+        return ()
+    outs = Unbind.apply(input, dim=d)
+    return _multi_views(input, outs, "Unbind",
+                        [(Select, {"dim": d, "index": i}) for i in range(n)])
 
 
+# ---- rearranging values ------------------------------------------------------------------------
 class Flip(Primitive):
     def forward(self, x, dims):
         self.dims = dims
@@ -640,10 +934,14 @@ def flip(input, *dims):
 
 
 def fliplr(input):
+    if input._data.ndim < 2:
+        raise RuntimeError("Input must be >= 2-d.")
     return flip(input, 1)
 
 
 def flipud(input):
+    if input._data.ndim < 1:
+        raise RuntimeError("Input must be >= 1-d.")
     return flip(input, 0)
 
 
@@ -664,8 +962,16 @@ class Roll(Primitive):
 
 def roll(input, shifts, dims=None):
     if isinstance(shifts, (list, tuple)):
-        shifts = tuple(shifts)
-    if dims is not None:
+        shifts = tuple(int(s) for s in shifts)
+    else:
+        shifts = int(shifts)
+    if dims is None:
+        if isinstance(shifts, tuple):
+            if len(shifts) != 1:
+                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                                   "dims:0")
+            shifts = shifts[0]
+    else:
         dims = tuple(wrap_dim(d, input._data.ndim) for d in
                      (dims if isinstance(dims, (list, tuple)) else (dims,)))
         if not isinstance(shifts, tuple):
@@ -691,66 +997,92 @@ class Tri(Primitive):
 def tril(input, diagonal=0):
     if input._data.ndim < 2:
         raise RuntimeError("tril: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, k=diagonal, upper=False)
+    return Tri.apply(input, k=int(diagonal), upper=False)
 
 
 def triu(input, diagonal=0):
     if input._data.ndim < 2:
         raise RuntimeError("triu: input tensor must have at least 2 dimensions")
-    return Tri.apply(input, k=diagonal, upper=True)
+    return Tri.apply(input, k=int(diagonal), upper=True)
 
 
-class Diag(Primitive):
-    def forward(self, x, k):
-        self.k, self.in_shape = k, x.shape
-        if x.ndim == 1:
-            return xp.diag(x, k)
-        return xp.diag(x, k).copy()
+def _diag_index(n_rows, n_cols, k):
+    """Row/column indices of the ``k``-th diagonal of an ``n_rows x n_cols`` matrix."""
+    n = max(0, min(n_rows, n_cols - k) if k >= 0 else min(n_rows + k, n_cols))
+    r = xp.arange(n)
+    return (r, r + k) if k >= 0 else (r - k, r)
+
+
+class Diagonal(Primitive):
+    """The ``offset`` diagonal over dims (d1, d2), appended as the last dim (a copy)."""
+
+    def forward(self, x, offset, d1, d2, nm="DiagonalBackward0"):
+        self.in_shape, self.offset, self.d1, self.d2, self.nm = x.shape, offset, d1, d2, nm
+        return xp.diagonal(x, offset, d1, d2).copy()
 
     def backward(self, g):
-        if len(self.in_shape) == 1:
-            return Diag.apply(g, k=self.k)
-        return _DiagEmbed2D.apply(g, k=self.k, shape=self.in_shape)
+        return DiagEmbed.apply(g, offset=self.offset, d1=self.d1, d2=self.d2,
+                               shape=self.in_shape)
 
     def name(self):
-        return "DiagBackward0"
+        return self.nm
 
 
-class _DiagEmbed2D(Primitive):
-    def forward(self, g, k, shape):
-        self.k = k
-        out = xp.zeros(shape, dtype=g.dtype)
-        n = g.shape[0]
-        r = xp.arange(n)
-        rows, cols = (r, r + k) if k >= 0 else (r - k, r)
-        out[rows, cols] = g
+class DiagEmbed(Primitive):
+    """Place the last dim of ``x`` on the ``offset`` diagonal of dims (d1, d2) of zeros."""
+
+    def forward(self, x, offset, d1, d2, shape, nm="DiagEmbedBackward0"):
+        self.offset, self.d1, self.d2, self.nm = offset, d1, d2, nm
+        out = xp.zeros(shape, dtype=x.dtype)
+        nd = len(shape)
+        rest = [i for i in range(nd) if i not in (d1, d2)]
+        moved = xp.moveaxis(out, rest + [d1, d2], list(range(nd)))   # a view of out
+        rows, cols = _diag_index(shape[d1], shape[d2], offset)
+        moved[..., rows, cols] = x
         return out
 
-    def backward(self, gg):
-        return Diag.apply(gg, k=self.k)
+    def backward(self, g):
+        return Diagonal.apply(g, offset=self.offset, d1=self.d1, d2=self.d2)
+
+    def name(self):
+        return self.nm
 
 
 def diag(input, diagonal=0):
-    if input._data.ndim not in (1, 2):
-        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input._data.ndim}D")
-    return Diag.apply(input, k=diagonal)
+    nd = input._data.ndim
+    if nd == 1:
+        n = input._data.shape[0] + abs(diagonal)
+        return DiagEmbed.apply(input, offset=diagonal, d1=0, d2=1, shape=(n, n))
+    if nd == 2:
+        return Diagonal.apply(input, offset=diagonal, d1=0, d2=1, nm="DiagonalBackward0")
+    raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {nd}D")
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    if input._data.ndim == 2 and {wrap_dim(dim1, 2), wrap_dim(dim2, 2)} == {0, 1}:
-        x = input if wrap_dim(dim1, 2) == 0 else t(input)
-        return diag(x, offset)
-    raise NotImplementedError("ember.diagonal supports 2-D inputs only")
+    nd = input._data.ndim
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, offset=offset, d1=d1, d2=d2)
 
 
 def diag_embed(input, offset=0, dim1=-2, dim2=-1):
-    if input._data.ndim == 1:
-        return diag(input, offset)
-    return stack([diag(r, offset) for r in input.reshape(-1, input.shape[-1])]).reshape(
-        tuple(input.shape[:-1]) + (input.shape[-1] + abs(offset),) * 2)
+    nd = input._data.ndim + 1
+    d1, d2 = wrap_dim(dim1, nd), wrap_dim(dim2, nd)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    n = input._data.shape[-1] + abs(offset)
+    batch = list(input._data.shape[:-1])
+    shape = []
+    for i in range(nd):
+        shape.append(n if i in (d1, d2) else batch.pop(0))
+    return DiagEmbed.apply(input, offset=offset, d1=d1, d2=d2, shape=tuple(shape))
 
 
 def trace(input):
+    if input._data.ndim != 2:
+        raise RuntimeError("trace: expected a matrix, but got tensor with dim "
+                           f"{input._data.ndim}")
     return diag(input).sum()
 
 
@@ -776,29 +1108,49 @@ class Repeat(Primitive):
 
 
 def repeat(input, *sizes):
-    sizes = _shape_args(sizes)
+    sizes = _shape_args(sizes, "repeat")
     if len(sizes) < input._data.ndim:
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number "
                            "of dimensions of tensor")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(sizes)}: {list(sizes)}")
     return Repeat.apply(input, reps=sizes)
 
 
 def tile(input, dims):
-    dims = tuple(dims)
+    dims = _shape_args((dims,), "tile")
     if len(dims) < input._data.ndim:
         dims = (1,) * (input._data.ndim - len(dims)) + dims
-    return Repeat.apply(input, reps=dims)
+    return repeat(input, dims)
 
 
 def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    """Repeat elements; ``repeats`` is an int or a 1-D tensor of per-element counts."""
     if repeats is None:  # torch.repeat_interleave(repeats_tensor)
         reps = input._data
+        if reps.ndim != 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
         return Tensor._wrap(xp.repeat(xp.arange(reps.shape[0]), reps).astype(xp.int64))
     x = input if dim is not None else input.reshape(-1)
     d = 0 if dim is None else wrap_dim(dim, input._data.ndim)
-    r = repeats._data if isinstance(repeats, Tensor) else repeats
-    idx = xp.repeat(xp.arange(x._data.shape[d]), r)
+    n = x._data.shape[d] if x._data.ndim else 1
+    if isinstance(repeats, Tensor):
+        r = repeats._data
+        if r.ndim > 1:
+            raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
+        if r.ndim == 1 and r.shape[0] not in (1, n):
+            raise RuntimeError("repeats must have the same size as input along dim, but got "
+                               f"repeats.size(0) = {r.shape[0]} and input.size({d}) = {n}")
+        r = r.reshape(-1) if r.size != 1 else int(r.reshape(-1)[0])
+    else:
+        r = int(repeats)
+    if xp.any(xp.asarray(r) < 0):
+        raise RuntimeError("repeats can not be negative")
+    idx = xp.repeat(xp.arange(n), r)
     from .indexing import index_select
+    if x._data.ndim == 0:
+        x = x.reshape(1)
     return index_select(x, d, Tensor._wrap(idx.astype(xp.int64)))
 
 
