@@ -450,20 +450,6 @@ def _long(u):
     u._stack.append(int(line, 0))
 
 
-@_op(pickle.LONG1)
-def _long1(u):
-    n = u._read(1)[0]
-    u._stack.append(pickle.decode_long(bytes(u._read(n))))
-
-
-@_op(pickle.LONG4)
-def _long4(u):
-    n = u._u("<i", 4)
-    if n < 0:
-        raise UnpicklingError("LONG pickle has negative byte count")
-    u._stack.append(pickle.decode_long(bytes(u._read(n))))
-
-
 @_op(pickle.FLOAT)
 def _float(u):
     u._stack.append(float(u._readline()))
@@ -493,63 +479,40 @@ def _string(u):
     u._stack.append(_py2_str(codecs.escape_decode(line)[0]))
 
 
-@_op(pickle.BINSTRING)
-def _binstring(u):
-    n = u._u("<i", 4)
-    u._stack.append(_py2_str(u._read(n)))
-
-
-@_op(pickle.SHORT_BINSTRING)
-def _short_binstring(u):
-    n = u._read(1)[0]
-    u._stack.append(_py2_str(u._read(n)))
-
-
 @_op(pickle.UNICODE)
 def _unicode(u):
     u._stack.append(str(u._readline(), "raw-unicode-escape"))
 
 
-@_op(pickle.BINUNICODE)
-def _binunicode(u):
-    n = u._u("<I", 4)
-    u._stack.append(str(u._read(n), "utf-8", "surrogatepass"))
+def _utf8(raw) -> str:
+    return str(raw, "utf-8", "surrogatepass")
 
 
-@_op(pickle.SHORT_BINUNICODE)
-def _short_binunicode(u):
-    n = u._read(1)[0]
-    u._stack.append(str(u._read(n), "utf-8", "surrogatepass"))
+def _decode_long(raw) -> int:
+    return pickle.decode_long(bytes(raw))
 
 
-@_op(pickle.BINUNICODE8)
-def _binunicode8(u):
-    n = u._u("<Q", 8)
-    u._stack.append(str(u._read(n), "utf-8", "surrogatepass"))
+def _sized(fmt: str, convert):
+    """A handler for an opcode whose argument is a length (struct ``fmt``) then that many
+    bytes, pushed through ``convert``."""
+    size = {"<B": 1, "<i": 4, "<I": 4, "<Q": 8}[fmt]
+
+    def handler(u):
+        n = u._u(fmt, size)
+        if n < 0:
+            raise UnpicklingError(f"negative length {n}")
+        u._stack.append(convert(u._read(n)))
+    return handler
 
 
-@_op(pickle.BINBYTES)
-def _binbytes(u):
-    n = u._u("<I", 4)
-    u._stack.append(bytes(u._read(n)))
-
-
-@_op(pickle.SHORT_BINBYTES)
-def _short_binbytes(u):
-    n = u._read(1)[0]
-    u._stack.append(bytes(u._read(n)))
-
-
-@_op(pickle.BINBYTES8)
-def _binbytes8(u):
-    n = u._u("<Q", 8)
-    u._stack.append(bytes(u._read(n)))
-
-
-@_op(pickle.BYTEARRAY8)
-def _bytearray8(u):
-    n = u._u("<Q", 8)
-    u._stack.append(bytearray(u._read(n)))
+for _code, _fmt, _convert in (
+        (pickle.BINSTRING, "<i", _py2_str), (pickle.SHORT_BINSTRING, "<B", _py2_str),
+        (pickle.BINUNICODE, "<I", _utf8), (pickle.SHORT_BINUNICODE, "<B", _utf8),
+        (pickle.BINUNICODE8, "<Q", _utf8), (pickle.BINBYTES, "<I", bytes),
+        (pickle.SHORT_BINBYTES, "<B", bytes), (pickle.BINBYTES8, "<Q", bytes),
+        (pickle.BYTEARRAY8, "<Q", bytearray), (pickle.LONG1, "<B", _decode_long),
+        (pickle.LONG4, "<i", _decode_long)):
+    _DISPATCH[_code[0]] = _sized(_fmt, _convert)
 
 
 # ---- containers -------------------------------------------------------------------------------------
@@ -690,40 +653,27 @@ def _get(u, idx):
                               "never stored)") from None
 
 
-@_op(pickle.GET)
-def _get_text(u):
-    _get(u, int(u._readline()))
+def _memo_op(fmt: "str | None", put: bool):
+    """GET/PUT in their text (``fmt`` None), 1-byte and 4-byte forms."""
+    def handler(u):
+        idx = int(u._readline()) if fmt is None else u._u(fmt, 1 if fmt == "<B" else 4)
+        if put:
+            if idx < 0:
+                raise UnpicklingError("negative PUT argument")
+            u._memo[idx] = u._stack[-1]
+        else:
+            try:
+                u._stack.append(u._memo[idx])
+            except KeyError:
+                raise UnpicklingError(f"memo key {idx} not found (reference to an object "
+                                      "that was never stored)") from None
+    return handler
 
 
-@_op(pickle.BINGET)
-def _binget(u):
-    _get(u, u._read(1)[0])
-
-
-@_op(pickle.LONG_BINGET)
-def _long_binget(u):
-    _get(u, u._u("<I", 4))
-
-
-def _put(u, idx):
-    if idx < 0:
-        raise UnpicklingError("negative PUT argument")
-    u._memo[idx] = u._stack[-1]
-
-
-@_op(pickle.PUT)
-def _put_text(u):
-    _put(u, int(u._readline()))
-
-
-@_op(pickle.BINPUT)
-def _binput(u):
-    _put(u, u._read(1)[0])
-
-
-@_op(pickle.LONG_BINPUT)
-def _long_binput(u):
-    _put(u, u._u("<I", 4))
+for _code, _fmt, _put in ((pickle.GET, None, False), (pickle.BINGET, "<B", False),
+                          (pickle.LONG_BINGET, "<I", False), (pickle.PUT, None, True),
+                          (pickle.BINPUT, "<B", True), (pickle.LONG_BINPUT, "<I", True)):
+    _DISPATCH[_code[0]] = _memo_op(_fmt, _put)
 
 
 @_op(pickle.MEMOIZE)

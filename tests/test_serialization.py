@@ -799,3 +799,20 @@ def test_optimizer_state_crosses_frameworks(tmp_path):
     _train(ember, eparams, eopt, esched, batches[:2])
     for e, t in zip(eparams, back["params"]):
         np.testing.assert_allclose(e.detach().numpy(), t.detach().numpy(), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("protocol", range(6))
+def test_safe_unpickler_reads_plain_data_at_every_protocol(protocol):
+    from ember import _weights_only_unpickler as wou
+    shared = [1, 2]
+    obj = {"ints": [0, 1, -1, 255, 256, 65535, 65536, -2 ** 31, 2 ** 31, 2 ** 100, -2 ** 70],
+           "floats": [0.0, -1.5, 1e300, float("inf")], "s": ["", "a\nb", "ünï\u20ac", "x" * 300],
+           "b": [b"", b"\x00\xff" * 200], "ba": bytearray(b"ab"), "c": 1 - 2j,
+           "set": {1, "a"}, "fs": frozenset({2}), "od": OrderedDict(a=1, b=[2]),
+           "t": (), "t1": (1,), "t3": (1, 2, 3), "t5": (1, 2, 3, 4, 5), "none": None,
+           "bools": [True, False], "shared": [shared, shared], "nested": {(1, 2): {"k": []}}}
+    out = wou.Unpickler(pickle.dumps(obj, protocol=protocol), allowed={}, callables=(),
+                        persistent_load=None).load()
+    assert out == obj
+    assert out["shared"][0] is out["shared"][1]
+    assert type(out["od"]) is OrderedDict and type(out["ba"]) is bytearray
