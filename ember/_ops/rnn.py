@@ -1,0 +1,500 @@
+"""Fused recurrent kernels: one primitive runs one direction of one RNN/LSTM/GRU layer.
+
+``RecurrentLayer`` works on a whole sequence at once:
+
+* forward: the input projection of every time step is one GEMM up front
+  (``X @ W_ih^T``, ``X`` of shape ``(N, input_size)``); each step then adds one GEMM
+  ``h @ W_hh^T`` for all gates together and applies the gate nonlinearities in place;
+* backward: backpropagation through time is written by hand, one GEMM per step for the
+  hidden-state gradient; the weight gradients and the input gradient are three GEMMs over
+  the whole sequence after the loop (``dZ^T X``, ``dZ^T H_prev``, ``dZ X``).
+
+Sequences are processed in *packed* layout: ``x`` is ``(N, input_size)`` with the rows of
+time step ``t`` at ``offsets[t]:offsets[t] + batch_sizes[t]`` and ``batch_sizes``
+non-increasing (torch's ``PackedSequence``). A padded ``(T, B, input_size)`` input is the
+special case where every step has ``B`` rows. The hidden state of a sequence that ended
+stays in its row of the state array, so ``h_n`` holds each sequence's last state, as torch.
+
+Gate order and formulas are torch's: LSTM ``i, f, g, o``; GRU ``r, z, n`` with
+``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``. Internally the LSTM gate rows are
+reordered to ``i, f, o, g`` and the sigmoid gates' rows pre-scaled by 1/2 so that a single
+``tanh`` call evaluates every gate (``sigmoid(z) = (1 + tanh(z/2)) / 2``).
+
+The backward is not itself differentiable (torch's cuDNN kernels have the same
+limitation): it works with ``create_graph=True`` but differentiating its result again
+raises a RuntimeError naming this op.
+"""
+from __future__ import annotations
+
+from .._backend import xp
+from .._tensor import Tensor
+from ..autograd.function import Primitive
+from ..autograd.grad_mode import STATE
+
+__all__: list = []
+TENSOR_METHODS: dict = {}
+
+MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
+GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _schedule(n_steps: int, batch: int, batch_sizes, reverse: bool):
+    """``[(row_offset, rows), ...]`` of each time step in processing order, and N."""
+    sizes = (batch,) * n_steps if batch_sizes is None else batch_sizes
+    steps, off = [], 0
+    for n in sizes:
+        steps.append((off, n))
+        off += n
+    if reverse:
+        steps.reverse()
+    return steps, off
+
+
+_PERM_CACHE: dict = {}
+
+
+def _lstm_perm(H: int):
+    """Row order i, f, o, g (torch stores i, f, g, o) and the inverse permutation."""
+    p = _PERM_CACHE.get(H)
+    if p is None:
+        perm = xp.concatenate([xp.arange(0, 2 * H), xp.arange(3 * H, 4 * H),
+                               xp.arange(2 * H, 3 * H)])
+        p = _PERM_CACHE[H] = perm
+    return p
+
+
+def _unpermute(a, perm):
+    out = xp.empty_like(a)
+    out[perm] = a
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Forward kernels. Each returns (y, h_n[, c_n]) and fills ``S`` (a dict) with what its
+# backward needs when ``save`` is set.
+# ---------------------------------------------------------------------------------------
+def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, save, S):
+    H = w_hh.shape[0] // 4
+    H3 = 3 * H
+    N, B, P = X.shape[0], h0.shape[0], h0.shape[1]
+    dt = X.dtype
+    perm = _lstm_perm(H)
+    wih = w_ih[perm]
+    wih[:H3] *= 0.5
+    whh = w_hh[perm]
+    whh[:H3] *= 0.5
+    whhT = whh.T
+    G = X @ wih.T                      # (N, 4H): pre-activations, then activations
+    if bias is not None:
+        b = bias[perm]
+        b[:H3] *= 0.5
+        G += b
+    Y = xp.empty((N, P), dt)
+    h = h0.copy()
+    c = c0.copy()
+    tmp = xp.empty((B, 4 * H), dt)
+    ig = xp.empty((B, H), dt)
+    if save:
+        Hprev = xp.empty((N, P), dt)
+        Cprev = xp.empty((N, H), dt)
+        TC = xp.empty((N, H), dt)
+        M = xp.empty((N, H), dt) if w_hr is not None else None
+    else:
+        tcb = xp.empty((B, H), dt)
+        mb = xp.empty((B, H), dt) if w_hr is not None else None
+    w_hrT = w_hr.T if w_hr is not None else None
+    mul, tanh, matmul = xp.multiply, xp.tanh, xp.matmul
+    for s, n in steps:
+        e = s + n
+        hp = h[:n]
+        cp = c[:n]
+        g = G[s:e]
+        t = tmp[:n]
+        matmul(hp, whhT, out=t)
+        g += t
+        tanh(g, out=g)
+        sg = g[:, :H3]
+        sg *= 0.5
+        sg += 0.5
+        if save:
+            Hprev[s:e] = hp
+            Cprev[s:e] = cp
+            tc = TC[s:e]
+        else:
+            tc = tcb[:n]
+        cp *= g[:, H:2 * H]
+        mul(g[:, :H], g[:, H3:], out=ig[:n])
+        cp += ig[:n]
+        tanh(cp, out=tc)
+        if w_hr is not None:
+            m = M[s:e] if save else mb[:n]
+            mul(g[:, 2 * H:H3], tc, out=m)
+            matmul(m, w_hrT, out=Y[s:e])
+        else:
+            mul(g[:, 2 * H:H3], tc, out=Y[s:e])
+        hp[...] = Y[s:e]
+    if save:
+        S.update(G=G, Hprev=Hprev, Cprev=Cprev, TC=TC, M=M)
+    return Y, h, c
+
+
+def _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S):
+    H = w_hh.shape[1]
+    H2 = 2 * H
+    N, B = X.shape[0], h0.shape[0]
+    dt = X.dtype
+    wih = w_ih.copy()
+    wih[:H2] *= 0.5
+    whh = w_hh.copy()
+    whh[:H2] *= 0.5
+    whhT = whh.T
+    GX = X @ wih.T                     # (N, 3H): r, z, n (activations after the loop)
+    if b_ih is not None:
+        bi = b_ih.copy()
+        bi[:H2] *= 0.5
+        GX += bi
+        bh = b_hh.copy()
+        bh[:H2] *= 0.5
+    Y = xp.empty((N, H), dt)
+    h = h0.copy()
+    gh = xp.empty((B, 3 * H), dt)
+    t1 = xp.empty((B, H), dt)
+    if save:
+        Hprev = xp.empty((N, H), dt)
+        GHN = xp.empty((N, H), dt)
+    mul, tanh, matmul = xp.multiply, xp.tanh, xp.matmul
+    for s, n in steps:
+        e = s + n
+        hp = h[:n]
+        gx = GX[s:e]
+        ghs = gh[:n]
+        matmul(hp, whhT, out=ghs)
+        if b_ih is not None:
+            ghs += bh
+        rz = gx[:, :H2]
+        rz += ghs[:, :H2]
+        tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        ghn = ghs[:, H2:]
+        if save:
+            Hprev[s:e] = hp
+            GHN[s:e] = ghn
+        nn = gx[:, H2:]
+        tt = t1[:n]
+        mul(gx[:, :H], ghn, out=tt)
+        nn += tt
+        tanh(nn, out=nn)
+        xp.subtract(hp, nn, out=tt)     # h' = n + z * (h - n)
+        tt *= gx[:, H:H2]
+        xp.add(nn, tt, out=Y[s:e])
+        hp[...] = Y[s:e]
+    if save:
+        S.update(GX=GX, Hprev=Hprev, GHN=GHN)
+    return Y, h
+
+
+def _rnn_forward(X, h0, w_ih, w_hh, bias, relu, steps, save, S):
+    N, B, H = X.shape[0], h0.shape[0], h0.shape[1]
+    dt = X.dtype
+    Y = X @ w_ih.T                     # pre-activations, then the outputs
+    if bias is not None:
+        Y += bias
+    h = h0.copy()
+    tmp = xp.empty((B, H), dt)
+    whhT = w_hh.T
+    if save:
+        Hprev = xp.empty((N, H), dt)
+    for s, n in steps:
+        e = s + n
+        hp = h[:n]
+        y = Y[s:e]
+        t = tmp[:n]
+        xp.matmul(hp, whhT, out=t)
+        y += t
+        if relu:
+            xp.maximum(y, 0, out=y)
+        else:
+            xp.tanh(y, out=y)
+        if save:
+            Hprev[s:e] = hp
+        hp[...] = y
+    if save:
+        S.update(Hprev=Hprev)
+    return Y, h
+
+
+# ---------------------------------------------------------------------------------------
+# Backward kernels: BPTT. Each returns (dZx, dZh, dh0, dc0, extras) where dZx / dZh are
+# the gradients of the input-side / hidden-side pre-activations (same array except GRU).
+# ---------------------------------------------------------------------------------------
+def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
+    G, Hprev, Cprev, TC, M = S["G"], S["Hprev"], S["Cprev"], S["TC"], S["M"]
+    N = G.shape[0]
+    H = G.shape[1] // 4
+    H2, H3 = 2 * H, 3 * H
+    B, P = dh.shape
+    dt = G.dtype
+    whh = w_hh[_lstm_perm(H)]           # (4H, P), unscaled
+    dZ = xp.empty((N, 4 * H), dt)
+    t1b = xp.empty((B, H), dt)
+    t3b = xp.empty((B, H3), dt)
+    if w_hr is not None:
+        dHt = xp.empty((N, P), dt)
+        dmb = xp.empty((B, H), dt)
+    mul, sub, matmul = xp.multiply, xp.subtract, xp.matmul
+    for s, n in reversed(steps):
+        e = s + n
+        dhp = dh[:n]
+        if dY is not None:
+            dhp += dY[s:e]
+        if w_hr is not None:
+            dHt[s:e] = dhp
+            dm = dmb[:n]
+            matmul(dhp, w_hr, out=dm)
+        else:
+            dm = dhp
+        a = G[s:e]
+        tc = TC[s:e]
+        dz = dZ[s:e]
+        dcp = dc[:n]
+        t1 = t1b[:n]
+        mul(dm, tc, out=dz[:, H2:H3])            # d o
+        mul(tc, tc, out=t1)
+        sub(1, t1, out=t1)
+        t1 *= a[:, H2:H3]
+        t1 *= dm
+        dcp += t1                                # dc += dh * o * (1 - tanh(c)^2)
+        mul(dcp, a[:, H3:], out=dz[:, :H])       # d i = dc * g
+        mul(dcp, Cprev[s:e], out=dz[:, H:H2])    # d f = dc * c_prev
+        mul(dcp, a[:, :H], out=dz[:, H3:])       # d g = dc * i
+        sa = a[:, :H3]
+        t3 = t3b[:n]
+        sub(1, sa, out=t3)
+        t3 *= sa
+        dz[:, :H3] *= t3                         # sigmoid'
+        gg = a[:, H3:]
+        mul(gg, gg, out=t1)
+        sub(1, t1, out=t1)
+        dz[:, H3:] *= t1                         # tanh'
+        dcp *= a[:, H:H2]
+        matmul(dz, whh, out=dhp)
+    extra = {}
+    if w_hr is not None:
+        extra["w_hr"] = dHt.T @ M
+    return dZ, dZ, dh, dc, extra
+
+
+def _gru_backward(S, dY, dh, w_hh, steps):
+    GX, Hprev, GHN = S["GX"], S["Hprev"], S["GHN"]
+    N = GX.shape[0]
+    H = GX.shape[1] // 3
+    H2 = 2 * H
+    B = dh.shape[0]
+    dt = GX.dtype
+    DGH = xp.empty((N, 3 * H), dt)
+    DXN = xp.empty((N, H), dt)
+    t1b = xp.empty((B, H), dt)
+    t2b = xp.empty((B, H), dt)
+    mul, sub, matmul = xp.multiply, xp.subtract, xp.matmul
+    for s, n in reversed(steps):
+        e = s + n
+        dhp = dh[:n]
+        if dY is not None:
+            dhp += dY[s:e]
+        gx = GX[s:e]
+        r, z, nn = gx[:, :H], gx[:, H:H2], gx[:, H2:]
+        hp = Hprev[s:e]
+        dgh = DGH[s:e]
+        dxn = DXN[s:e]
+        t1, t2 = t1b[:n], t2b[:n]
+        sub(hp, nn, out=t1)
+        t1 *= dhp
+        sub(1, z, out=t2)
+        t1 *= t2
+        mul(t1, z, out=dgh[:, H:H2])             # dz_pre = dh (h - n) z (1 - z)
+        mul(dhp, t2, out=dxn)
+        mul(nn, nn, out=t1)
+        sub(1, t1, out=t1)
+        dxn *= t1                                # dn_pre = dh (1 - z) (1 - n^2)
+        mul(dxn, r, out=dgh[:, H2:])             # d(W_hn h + b_hn) = dn_pre * r
+        sub(1, r, out=t1)
+        t1 *= r
+        t1 *= GHN[s:e]
+        mul(dxn, t1, out=dgh[:, :H])             # dr_pre = dn_pre (W_hn h + b_hn) r (1 - r)
+        dhp *= z
+        matmul(dgh, w_hh, out=t1)
+        dhp += t1
+    DGX = DGH.copy()
+    DGX[:, H2:] = DXN
+    return DGX, DGH, dh, None, {}
+
+
+def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
+    N, H = Y.shape
+    B = dh.shape[0]
+    dZ = xp.empty((N, H), Y.dtype)
+    t1b = xp.empty((B, H), Y.dtype)
+    for s, n in reversed(steps):
+        e = s + n
+        dhp = dh[:n]
+        if dY is not None:
+            dhp += dY[s:e]
+        y = Y[s:e]
+        dz = dZ[s:e]
+        if relu:
+            xp.multiply(dhp, y > 0, out=dz)
+        else:
+            t1 = t1b[:n]
+            xp.multiply(y, y, out=t1)
+            xp.subtract(1, t1, out=t1)
+            xp.multiply(dhp, t1, out=dz)
+        xp.matmul(dz, w_hh, out=dhp)
+    return dZ, dZ, dh, None, {}
+
+
+# ---------------------------------------------------------------------------------------
+# The primitive
+# ---------------------------------------------------------------------------------------
+class RecurrentLayer(Primitive):
+    """One direction of one recurrent layer over a whole (packed or padded) sequence.
+
+    ``RecurrentLayer.apply(x, h0, [c0,] w_ih, w_hh, [b_ih, b_hh,] [w_hr,] mode=...,
+    batch_sizes=None, reverse=False, bias=True, proj=False)``
+
+    ``x``: ``(T, B, input_size)`` (``batch_sizes=None``) or packed ``(N, input_size)``
+    with ``batch_sizes`` a tuple of ints. Returns ``(y, h_n)`` or, for LSTM,
+    ``(y, h_n, c_n)``; ``y`` has ``x``'s layout.
+    """
+
+    def forward(self, x, h0, *rest, mode, batch_sizes=None, reverse=False, bias=True,
+                proj=False):
+        lstm = mode == "LSTM"
+        self.mode = mode
+        rest = list(rest)
+        c0 = rest.pop(0) if lstm else None
+        w_ih, w_hh = rest[0], rest[1]
+        b_ih, b_hh = (rest[2], rest[3]) if bias else (None, None)
+        w_hr = rest[-1] if proj else None
+        if batch_sizes is None:
+            T, B = x.shape[0], x.shape[1]
+            X = x.reshape(T * B, x.shape[2])
+        else:
+            T, B = len(batch_sizes), batch_sizes[0]
+            X = x
+        steps, N = _schedule(T, B, batch_sizes, reverse)
+        save = self.requires_grad
+        S: dict = {}
+        if lstm:
+            b = b_ih + b_hh if bias else None
+            Y, h, c = _lstm_forward(X, h0, c0, w_ih, w_hh, b, w_hr, steps, save, S)
+            outs = (Y, h, c)
+        elif mode == "GRU":
+            Y, h = _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S)
+            outs = (Y, h)
+        else:
+            b = b_ih + b_hh if bias else None
+            Y, h = _rnn_forward(X, h0, w_ih, w_hh, b, mode == "RNN_RELU", steps, save, S)
+            outs = (Y, h)
+            self.save_output = True       # backward reads y; catches in-place edits of it
+        self.n_outputs = len(outs)
+        if batch_sizes is None:
+            outs = (Y.reshape(T, B, Y.shape[1]),) + outs[1:]
+        if save:
+            self.steps, self.S, self.X, self.B = steps, S, X, B
+            self.x_shape = x.shape
+            self.has_bias, self.has_proj = bias, proj
+            # version-checked in backward: x and the weights
+            first_w = 3 if lstm else 2
+            self.save_inputs = (0,) + tuple(range(first_w, first_w + len(rest)))
+        return outs
+
+    release_attrs = ("S", "X")
+
+    def backward(self, *grads):
+        saved = self.saved_inputs
+        x = saved[0]._data
+        ws = [t._data for t in saved[1:]]
+        w_ih, w_hh = ws[0], ws[1]
+        w_hr = ws[-1] if self.has_proj else None
+        mode, steps, S, X = self.mode, self.steps, self.S, self.X
+        lstm = mode == "LSTM"
+        gy = grads[0]
+        dY = None
+        if gy is not None:
+            dY = gy._data
+            if dY.ndim == 3:
+                dY = dY.reshape(-1, dY.shape[2])
+        B, P = self.B, w_hh.shape[1]
+        dt = X.dtype
+        dh = grads[1]._data.copy() if grads[1] is not None else xp.zeros((B, P), dt)
+        if lstm:
+            H = w_hh.shape[0] // 4
+            dc = grads[2]._data.copy() if grads[2] is not None else xp.zeros((B, H), dt)
+            dZx, dZh, dh0, dc0, extra = _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps)
+            perm = _lstm_perm(H)
+        elif mode == "GRU":
+            dZx, dZh, dh0, dc0, extra = _gru_backward(S, dY, dh, w_hh, steps)
+            perm = None
+        else:
+            Y = self.saved_output._data.reshape(-1, P)
+            dZx, dZh, dh0, dc0, extra = _rnn_backward(Y, S, dY, dh, w_hh,
+                                                      mode == "RNN_RELU", steps)
+            perm = None
+        need = self.needs_input_grad
+        k = 3 if lstm else 2                      # position of w_ih among the inputs
+        res = [None, dh0 if need[1] else None]
+        if lstm:
+            res.append(dc0 if need[2] else None)
+        if need[0]:
+            wih = w_ih[perm] if perm is not None else w_ih
+            res[0] = (dZx @ wih).reshape(self.x_shape)
+        dw_ih = dZx.T @ X if need[k] else None
+        dw_hh = dZh.T @ S["Hprev"] if need[k + 1] else None
+        if perm is not None:
+            dw_ih = _unpermute(dw_ih, perm) if dw_ih is not None else None
+            dw_hh = _unpermute(dw_hh, perm) if dw_hh is not None else None
+        res += [dw_ih, dw_hh]
+        if self.has_bias:
+            db_ih = dZx.sum(0) if need[k + 2] else None
+            db_hh = (dZh.sum(0) if dZh is not dZx else db_ih.copy() if db_ih is not None
+                     else dZx.sum(0)) if need[k + 3] else None
+            if perm is not None:
+                db_ih = _unpermute(db_ih, perm) if db_ih is not None else None
+                db_hh = _unpermute(db_hh, perm) if db_hh is not None else None
+            res += [db_ih, db_hh]
+        if self.has_proj:
+            res.append(extra["w_hr"] if need[-1] else None)
+        return tuple(_grad_tensor(a) for a in res)
+
+    def name(self) -> str:
+        return {"LSTM": "LstmLayerBackward0", "GRU": "GruLayerBackward0",
+                "RNN_TANH": "RnnTanhLayerBackward0",
+                "RNN_RELU": "RnnReluLayerBackward0"}[self.mode]
+
+
+def _grad_tensor(a):
+    if a is None:
+        return None
+    t = Tensor._wrap(a)
+    if STATE.enabled:              # create_graph=True: mark the result once-differentiable
+        t._requires_grad = True
+        t = _NotTwiceDifferentiable.apply(t)
+    return t
+
+
+class _NotTwiceDifferentiable(Primitive):
+    """Identity whose backward raises: wraps the results of the fused RNN backward when a
+    graph of the gradient is recorded (``create_graph=True``)."""
+
+    def forward(self, x):
+        return x
+
+    def backward(self, g):
+        raise RuntimeError(
+            "ember's fused RNN/LSTM/GRU backward is not differentiable: double backward "
+            "(differentiating a gradient that flowed through nn.RNN, nn.LSTM, nn.GRU or their "
+            "cells, e.g. a gradient penalty) is not supported")
+
+    def name(self) -> str:
+        return "NotTwiceDifferentiableBackward"
