@@ -556,14 +556,18 @@ def _list(u):
     u._stack.append(items)
 
 
-def _list_target(u, what):
+def _target(u, what: str, types: tuple, names: str):
+    """The container on top of the stack, if ``what`` may fill it: one of ``types`` or a
+    type registered with add_safe_globals."""
     target = u._stack[-1]
-    if type(target) is list:
+    if type(target) in types or (u._user_types and type(target) in u._user_types):
         return target
-    if u._user_types and type(target) in u._user_types:
-        return target
-    raise UnpicklingError(f"{what} only applies to lists (or types registered with "
+    raise UnpicklingError(f"{what} only applies to {names} (or types registered with "
                           f"add_safe_globals), but got {type(target).__name__}")
+
+
+def _list_target(u, what):
+    return _target(u, what, (list,), "lists")
 
 
 @_op(pickle.APPEND)
@@ -597,13 +601,7 @@ def _dict(u):
 
 
 def _dict_target(u, what):
-    target = u._stack[-1]
-    if type(target) in _SETITEM_TYPES:
-        return target
-    if u._user_types and type(target) in u._user_types:
-        return target
-    raise UnpicklingError(f"{what} only applies to dict, OrderedDict or Counter (or types "
-                          f"registered with add_safe_globals), but got {type(target).__name__}")
+    return _target(u, what, _SETITEM_TYPES, "dict, OrderedDict or Counter")
 
 
 @_op(pickle.SETITEM)
@@ -631,9 +629,7 @@ def _empty_set(u):
 @_op(pickle.ADDITEMS)
 def _additems(u):
     items = u._pop_mark()
-    target = u._stack[-1]
-    if type(target) is not set and not (u._user_types and type(target) in u._user_types):
-        raise UnpicklingError(f"ADDITEMS only applies to sets, got {type(target).__name__}")
+    target = _target(u, "ADDITEMS", (set,), "sets")
     for it in items:
         target.add(it)
 
