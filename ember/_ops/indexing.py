@@ -129,6 +129,8 @@ def parse_index(index, shape) -> _Index:
             else:
                 conv.append((5, a))
                 consumed += 1
+        elif isinstance(i, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(i).__name__}'")
         else:
             raise IndexError(_INDEX_TYPES_MSG.format(type(i).__name__))
     if consumed > ndim:
@@ -386,6 +388,7 @@ class CopyInto(Primitive):
     ``src`` gets the gradient summed over broadcasting."""
 
     def forward(self, dst, src):
+        self.dst_meta = (dst.shape, dst.dtype)
         self.src_meta = (src.shape, src.dtype) if type(src) is _ndarray else None
         src = xp.asarray(src)
         if src.ndim > dst.ndim:            # torch drops leading size-1 dims of the value
@@ -399,9 +402,10 @@ class CopyInto(Primitive):
         return out.astype(dst.dtype, copy=False)
 
     def backward(self, g):
+        gd = Tensor._wrap(xp.zeros(*self.dst_meta)) if self.needs_input_grad[0] else None
         if self.src_meta is None:
-            return None, None
-        return None, grad_for(g, self.src_meta[0], self.src_meta[1])
+            return gd, None
+        return gd, grad_for(g, self.src_meta[0], self.src_meta[1])
 
     def name(self):
         return "CopyBackwards"
@@ -484,7 +488,8 @@ def _setitem_graph(self, ix, value):
                                         dtype=self._data.dtype))
     elif value._data.dtype != self._data.dtype:
         value = ToDtype.apply(value, dtype=self._data.dtype)
-    target = self if ix.trivial and ix.adv is not None else \
+    # torch skips full slices: x[...] = v, x[:, :] = v write to x itself, not to a view
+    target = self if ix.trivial else \
         BasicIndex.view_apply(self, idx=ix.basic, nm=ix.nm, new_axes=ix.new_axes)
     if ix.adv is None:
         res = CopyInto.apply(target, value)
@@ -594,8 +599,8 @@ def _check_index(index, name):
     if not isinstance(index, Tensor):
         raise TypeError(f"{name}(): argument 'index' (position 3) must be Tensor, not "
                         f"{type(index).__name__}")
-    if index.dtype is not _dt.int64:
-        raise RuntimeError(f"{name}(): Expected dtype int64 for index")
+    if index.dtype not in (_dt.int64, _dt.int32):
+        raise RuntimeError(f"{name}(): Expected dtype int32/int64 for index")
 
 
 def _check_bounds(idx, dim, n):
@@ -618,20 +623,22 @@ def _check_gather_shapes(x_shape, idx_shape, dim, fn, src_shape=None):
     if len(idx_shape) != nd and not (nd == 0 and len(idx_shape) <= 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as "
                            + ("input" if fn == "gather" else "self") + " tensor")
-    for k in range(min(nd, len(idx_shape))):
-        if k != dim and idx_shape[k] > x_shape[k]:
-            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+    if src_shape is not None and len(src_shape) != len(idx_shape) and len(src_shape):
+        raise RuntimeError("Index tensor must have the same number of dimensions as src tensor")
+    big_self = next((k for k in range(min(nd, len(idx_shape)))
+                     if k != dim and idx_shape[k] > x_shape[k]), None)
+    big_src = src_shape is not None and any(
+        i > s for i, s in zip(idx_shape, src_shape))
+    if fn == "gather":
+        if big_self is not None:
+            raise RuntimeError(f"Size does not match at dimension {big_self} expected index "
                                f"{list(idx_shape)} to be no larger than self {list(x_shape)} "
                                f"apart from dimension {dim}")
-    if src_shape is not None:
-        if len(src_shape) != len(idx_shape) and len(src_shape):
-            raise RuntimeError("Index tensor must have the same number of dimensions as src "
-                               "tensor")
-        for k in range(min(len(src_shape), len(idx_shape))):
-            if idx_shape[k] > src_shape[k]:
-                raise RuntimeError(f"Size does not match at dimension {k} expected index "
-                                   f"{list(idx_shape)} to be no larger than src "
-                                   f"{list(src_shape)}")
+    elif big_self is not None or big_src:
+        tail = f" and to be no larger size than src {list(src_shape)}" \
+            if src_shape is not None else ""
+        raise RuntimeError(f"Expected index {list(idx_shape)} to be no larger than self "
+                           f"{list(x_shape)} apart from dimension {dim}{tail}")
 
 
 class Gather(Primitive):
@@ -775,14 +782,24 @@ class IndexSelect(Primitive):
         return "IndexSelectBackward0"
 
 
-def _vector_index(index, fn, n):
+def _vector_index(index, fn, n, dim=0, oob=None):
+    """A 1-D int index for index_select/index_add/...; ``oob`` formats the out-of-range error
+    (default: index_select's)."""
     if not isinstance(index, Tensor) or index.dtype not in (_dt.int64, _dt.int32):
         raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index")
     if index._data.ndim > 1:
         raise IndexError(f"{fn}(): Index is supposed to be a vector")
     idx = index._data.reshape(-1)
-    if idx.size and (int(idx.max()) >= n or int(idx.min()) < 0):
-        raise IndexError("index out of range in self")
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        if oob is None:
+            if hi >= n or lo < 0:
+                raise IndexError("index out of range in self")
+        else:
+            allow_negative, exc, fmt = oob
+            bad = hi if hi >= n else (lo if lo < (-n if allow_negative else 0) else None)
+            if bad is not None:
+                raise exc(fmt.format(bad=bad, dim=dim, n=n))
     return idx
 
 
@@ -790,9 +807,11 @@ def index_select(input, dim, index):
     nd = input._data.ndim
     d = wrap_dim(dim, nd)
     idx = _vector_index(index, "index_select", input._data.shape[d] if nd else 1)
+    if nd == 0 and idx.size > 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got "
+                           f"{idx.size} value(s)")
     if nd == 0:
-        return IndexSelect.apply(input.reshape(1), dim=0, idx=idx).reshape(
-            () if index._data.ndim == 0 else (-1,))
+        return IndexSelect.apply(input.reshape(1), dim=0, idx=idx).reshape(())
     return IndexSelect.apply(input, dim=d, idx=idx)
 
 
@@ -903,8 +922,9 @@ def _numel(shape):
 
 def take(input, index):
     if not isinstance(index, Tensor) or index.dtype is not _dt.int64:
-        raise RuntimeError("take(): Expected a long tensor for index, but got "
-                           f"{index.dtype if isinstance(index, Tensor) else type(index)}")
+        from .linalg import _cap
+        got = _cap(index) if isinstance(index, Tensor) else type(index).__name__
+        raise RuntimeError(f"take(): Expected a long tensor for index, but got {got}")
     idx = index._data
     n = input._data.size
     if idx.size:
@@ -943,19 +963,50 @@ def argwhere(input):
     return nonzero(input)
 
 
+_OOB = {
+    "index_add_": (False, RuntimeError, "index {bad} is out of bounds for dimension {dim} with "
+                                        "size {n}"),
+    "index_fill_": (True, IndexError, "index {bad} is out of bounds for dimension {dim} with "
+                                      "size {n}"),
+    "index_copy_": (False, IndexError, "index_copy_(): index {bad} is out of bounds for "
+                                       "dimension {dim} with size {n}"),
+}
+
+
 def _index_along(input, dim, index, fn):
     d = wrap_dim(dim, input._data.ndim)
-    idx = _vector_index(index, fn, input._data.shape[d] if input._data.ndim else 1)
+    idx = _vector_index(index, fn, input._data.shape[d] if input._data.ndim else 1, d,
+                        _OOB[fn])
     return d, (slice(None),) * d + (idx,)
+
+
+def _check_source(input, d, n_idx, source, fn):
+    """index_add_/index_copy_: ``source`` must be self's shape with ``n_idx`` along ``d``."""
+    ss, xs = source._data.shape, input._data.shape
+    if not xs or ss == xs[:d] + (n_idx,) + xs[d + 1:]:
+        return
+    same_slices = len(ss) == len(xs) and all(a == b for k, (a, b) in enumerate(zip(ss, xs))
+                                             if k != d)
+    if fn == "index_copy_":
+        if not same_slices:
+            raise RuntimeError(
+                "index_copy_(): Source/destination tensor must have same slice shapes. "
+                f"Destination slice shape: {' '.join(str(v) for i, v in enumerate(xs) if i != d)}"
+                f" at dimension {d} and source slice shape: "
+                f"{' '.join(str(v) for i, v in enumerate(ss) if i != d)} at dimension 0.")
+        raise RuntimeError(f"index_copy_(): Number of indices ({n_idx}) should be equal to "
+                           f"source.size(dim) ({ss[d]})")
+    if not same_slices:
+        raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(xs)} source.shape = "
+                           f"{list(ss)}")
+    raise RuntimeError(f"index_add_(): Number of indices ({n_idx}) should be equal to "
+                       f"source.size(dim): ({ss[d]}), for dim: {d}")
 
 
 def index_add(input, dim, index, source, *, alpha=1):
     d, idx = _index_along(input, dim, index, "index_add_")
-    n_idx = idx[-1].shape[0]
-    sshape = source._data.shape
-    if source._data.ndim and (sshape[d] if d < len(sshape) else 1) != n_idx:
-        raise RuntimeError(f"index_add_(): Number of indices ({n_idx}) should be equal to "
-                           f"source.size(dim): ({sshape[d]}), for dim: {d}")
+    _check_source(input, d, idx[-1].shape[0], source, "index_add_")
     src = source * alpha if alpha != 1 else source
     if src._data.dtype != input._data.dtype:
         src = ToDtype.apply(src, dtype=input._data.dtype)
@@ -974,6 +1025,7 @@ def index_fill(input, dim, index, value):
 
 def index_copy(input, dim, index, source):
     d, idx = _index_along(input, dim, index, "index_copy_")
+    _check_source(input, d, idx[-1].shape[0], source, "index_copy_")
     return IndexPut.apply(input, source, idx=idx, accumulate=False, nm="IndexCopyBackward0")
 
 
