@@ -18,13 +18,14 @@ from ._backend import (  # noqa: F401
 from ._tensor import Tensor, Size  # noqa: F401
 from .autograd.grad_mode import (  # noqa: F401
     no_grad, enable_grad, set_grad_enabled, inference_mode, is_grad_enabled,
-    is_inference_mode_enabled,
+    is_inference_mode_enabled, is_anomaly_enabled, is_anomaly_check_nan_enabled,
+    set_anomaly_enabled,
 )
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: F401
 from ._ops import elementwise as _ew, reduction as _red, shape as _shp, indexing as _idx, \
-    linalg as _la, creation as _cr, random as _rnd
+    linalg as _la, creation as _cr, random as _rnd, sorting as _srt
 
-for _mod in (_ew, _red, _shp, _idx, _la, _cr, _rnd):
+for _mod in (_ew, _red, _shp, _idx, _la, _cr, _rnd, _srt):
     for _n in _mod.__all__:
         globals()[_n] = getattr(_mod, _n)
     for _n, _f in _mod.TENSOR_METHODS.items():

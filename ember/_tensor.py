@@ -48,14 +48,16 @@ class Size(tuple):
 
 def _leaf_inplace_check(t):
     if STATE.enabled and t._requires_grad:
-        if t.grad_fn is None and t._base is None:
+        b = t._base
+        if b is not None:   # a view: torch checks the view rules first (ember._ops.indexing)
+            from ._ops.indexing import _view_rebase_check
+            _view_rebase_check(t)
+            if b.grad_fn is None:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
+        elif t.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                                "operation.")
-        b = t._base
-        if b is not None and b.grad_fn is None and b._requires_grad and t.grad_fn is not None \
-                and getattr(t.grad_fn, "_view_of_leaf", False):
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                               "in-place operation.")
 
 
 class Tensor:
@@ -159,6 +161,8 @@ class Tensor:
             d = int(dim)
         except TypeError:
             raise TypeError(f"dim must be an int, got {type(dim).__name__}") from None
+        if n == 0:   # size()/stride() of a 0-d tensor: no dimension to name
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         if d < lo or d > hi:
             raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], "
                              f"but got {dim})")
@@ -192,7 +196,7 @@ class Tensor:
     def stride(self, dim: int | None = None):
         isz = self._data.itemsize
         st = tuple(s // isz for s in self._data.strides)
-        if self._data.size == 0 or any(s == 0 for s in self._data.shape):
+        if self._data.size == 0 and not any(st):   # NumPy gives fresh empty arrays 0 strides
             st = _contig_strides(self._data.shape)
         if dim is None:
             return st
@@ -200,7 +204,7 @@ class Tensor:
 
     def storage_offset(self) -> int:
         base = self._data
-        while isinstance(base.base, _ndarray):
+        while hasattr(base.base, "__array_interface__"):   # through as_strided's wrappers too
             base = base.base
         if self._data.size == 0:
             return 0
@@ -264,11 +268,23 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool):
-        self.requires_grad_(value)
+        if not isinstance(value, bool):
+            raise RuntimeError("requires_grad must be a bool")
+        self._set_requires_grad(value, "only Tensors of floating point and complex dtype can "
+                                       "require gradients")
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Set ``requires_grad`` in place (leaves only; floating dtypes only) and return self."""
         if not isinstance(requires_grad, bool):
-            requires_grad = bool(requires_grad)
+            raise TypeError("requires_grad_(): argument 'requires_grad' (position 1) must be "
+                            f"bool, not {type(requires_grad).__name__}")
+        return self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can "
+                                                      "require gradients")
+
+    def _set_requires_grad(self, requires_grad: bool, dtype_msg: str = "Only Tensors of floating "
+                           "point and complex dtype can require gradients") -> "Tensor":
+        """The checks behind ``requires_grad_``, the setter and factories' requires_grad=True
+        (each has its own message for a non-float dtype in torch)."""
         if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -277,8 +293,7 @@ class Tensor:
                     "use var_no_grad = var.detach().")
             return self
         if requires_grad and not (self.dtype.is_floating_point or self.dtype.is_complex):
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError(dtype_msg)
         self._requires_grad = requires_grad
         return self
 
@@ -288,13 +303,14 @@ class Tensor:
 
     @property
     def grad(self):
-        if self.grad_fn is not None and not self._retains_grad and self._requires_grad:
+        if self._grad is None and self.grad_fn is not None and not self._retains_grad:
             import warnings
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed "
                 "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
-                "on the non-leaf Tensor.", UserWarning, stacklevel=2)
+                "on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+                "you access the leaf Tensor instead.", UserWarning, stacklevel=2)
         return self._grad
 
     @grad.setter
@@ -303,14 +319,17 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
                                 f"type {type(value).__name__}")
-            if value.dtype is not self.dtype:
-                raise RuntimeError("attempting to assign a gradient with dtype "
-                                   f"'{value.dtype}' to a tensor with dtype '{self.dtype}'. "
-                                   "Please ensure that the gradient and the tensor have the same "
-                                   "dtype")
-            if value.shape != self.shape:
-                raise RuntimeError(f"assigned grad has data of a different size: grad is "
-                                   f"{list(value.shape)}, tensor is {list(self.shape)}")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_CPP_TYPE[value.dtype.name]}'"
+                    f" to a tensor with grad_dtype '{_SCALAR_TYPE[self.dtype.name]}'. The "
+                    "gradient must match the tensor's grad_dtype (defaults to the tensor's "
+                    "dtype).")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor "
+                    f"of size '{list(self.shape)}'. Please ensure that the gradient and the "
+                    "tensor are the same size")
         self._grad = value
 
     @grad.deleter
@@ -346,8 +365,11 @@ class Tensor:
         return t
 
     def detach_(self) -> "Tensor":
-        if self._base is not None and self._base._requires_grad:
-            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        """Detach in place: this tensor becomes a leaf that does not require grad."""
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. (A view "
+                               "shares its base's autograd history; detach() gives a new "
+                               "tensor that does not.)")
         self.grad_fn = None
         self._requires_grad = False
         return self
@@ -386,7 +408,8 @@ class Tensor:
             return self.grad_fn._add_pre_hook(self._output_nr, hook)
         if self._hooks is None:
             self._hooks = []
-        return _fn._RemovableHandle(self._hooks, hook)._add(hook)
+        self._hooks.append(hook)
+        return _fn.RemovableHandle(self._hooks, hook)
 
     def register_post_accumulate_grad_hook(self, hook):
         if self.grad_fn is not None:
@@ -394,7 +417,8 @@ class Tensor:
                                "tensors")
         if self._post_acc_hooks is None:
             self._post_acc_hooks = []
-        return _fn._RemovableHandle(self._post_acc_hooks, hook)._add(hook)
+        self._post_acc_hooks.append(hook)
+        return _fn.RemovableHandle(self._post_acc_hooks, hook)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Compute the gradient of this tensor w.r.t. graph leaves (see ``autograd.backward``)."""
@@ -428,13 +452,17 @@ class Tensor:
         return iter(self.unbind(0))
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with " + (
+                "no values" if n == 0 else "more than one value") + " is ambiguous")
         return bool(self._data.reshape(-1)[0])
 
     def __float__(self) -> float:
         if self._data.size != 1:
             raise ValueError("only one element tensors can be converted to Python scalars")
+        if self._requires_grad:
+            _warn_scalar_requires_grad()
         return float(self._data.reshape(-1)[0])
 
     def __int__(self) -> int:
@@ -452,9 +480,12 @@ class Tensor:
         return int(self._data.reshape(-1)[0])
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         if dtype is None:
-            return self._data
-        return self._data.astype(dtype, copy=False)
+            return self._data.copy() if copy else self._data
+        return self._data.astype(dtype, copy=bool(copy))
 
     def __format__(self, spec: str) -> str:
         if self._data.ndim == 0:
@@ -538,6 +569,9 @@ class Tensor:
                                "refers to a single memory location. Please clone() the tensor "
                                "before performing the operation.")
         needs_graph = STATE.enabled and (result._requires_grad or self._requires_grad)
+        if needs_graph and result.grad_fn is not None:
+            # the op saved ``self`` for backward, but ``self`` is about to change
+            _fn.snapshot_saved_self(result.grad_fn, self)
         if needs_graph and self._base is not None and (self._base._requires_grad
                                                       or result._requires_grad):
             from ._ops.indexing import inplace_on_view
@@ -548,7 +582,23 @@ class Tensor:
             self.grad_fn = result.grad_fn
             self._output_nr = result._output_nr
             self._requires_grad = result._requires_grad
+            if result.grad_fn is not None:
+                _fn.rebind_saved_output(result.grad_fn, self)
         return self
+
+
+_warned_scalar = False
+
+
+def _warn_scalar_requires_grad():
+    """torch warns once per process when float() is applied to a tensor requiring grad."""
+    global _warned_scalar
+    if not _warned_scalar:
+        _warned_scalar = True
+        import warnings
+        warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                      "unexpected behavior.\nConsider using tensor.detach() first.",
+                      UserWarning, stacklevel=3)
 
 
 def _contig_strides(shape):
@@ -560,10 +610,14 @@ def _contig_strides(shape):
     return tuple(reversed(st))
 
 
-def _handle_add(self, fn):
-    self._lst.append(fn)
-    return self
-
-
-_fn._RemovableHandle._add = _handle_add
+# torch's names for dtypes in autograd messages: C++ type names and ScalarType names
+_CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half",
+             "bfloat16": "c10::BFloat16", "int64": "long int", "int32": "int",
+             "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+             "bool": "bool", "complex64": "c10::complex<float>",
+             "complex128": "c10::complex<double>"}
+_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half",
+                "bfloat16": "BFloat16", "int64": "Long", "int32": "Int", "int16": "Short",
+                "int8": "Char", "uint8": "Byte", "bool": "Bool", "complex64": "ComplexFloat",
+                "complex128": "ComplexDouble"}
 _fn._Tensor = Tensor

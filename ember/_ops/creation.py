@@ -90,7 +90,7 @@ def _finish(arr, requires_grad: bool, device=None) -> Tensor:
     canonical_device(device)
     t = Tensor._wrap(arr)
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True)   # factories' message for non-float dtypes
     return t
 
 

@@ -109,7 +109,7 @@ def _float_np(dtype):
 def _out(arr, requires_grad):
     t = Tensor._wrap(arr)
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True)   # factories' message for non-float dtypes
     return t
 
 
