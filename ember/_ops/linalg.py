@@ -35,16 +35,13 @@ def _prod(shape) -> int:
 class MatMul(Primitive):
     """``a @ b`` for any ranks >= 1 (NumPy's broadcasting rules are torch's).
 
-    A batched ``a`` times a matrix/vector ``b`` runs as one folded GEMM, and its gradient for
-    ``b`` is one GEMM over the folded batch (no batch-sized temporary)."""
+    For a batched ``a`` times a matrix/vector ``b``, the gradient for ``b`` is one GEMM over
+    the folded batch (no batch-sized temporary to sum)."""
     save_inputs = (0, 1)
 
     def forward(self, a, b, nm):
         self.sa, self.sb, self.nm = a.shape, b.shape, nm
-        if a.ndim >= 3 and b.ndim <= 2:
-            out = xp.matmul(a.reshape(-1, a.shape[-1]), b)
-            return out.reshape(a.shape[:-1] + b.shape[1:])
-        return xp.matmul(a, b)
+        return xp.matmul(_blas_ready(a), _blas_ready(b))
 
     def backward(self, g):
         a, b = self.saved_inputs
@@ -89,6 +86,21 @@ class MatMul(Primitive):
 def _lhs_dims(sa, db) -> int:
     """torch treats a (1, n, k) left operand of a batched product as the matrix (n, k)."""
     return 2 if len(sa) == 3 and sa[0] == 1 and db >= 3 else len(sa)
+
+
+def _blas_ready(x):
+    """``x``, copied if its matrices are not BLAS-addressable: NumPy's matmul falls back to a
+    loop 10-100x slower for, e.g., the stride-0 gradients that ``sum().backward()`` makes."""
+    if x.ndim == 0:
+        return x
+    isz = x.itemsize
+    if x.ndim == 1:
+        ok = x.strides[0] == isz or x.shape[0] <= 1
+    else:
+        r, c = x.strides[-2], x.strides[-1]
+        ok = (c == isz or x.shape[-1] <= 1) and r >= x.shape[-1] * isz or \
+            (r == isz or x.shape[-2] <= 1) and c >= x.shape[-2] * isz
+    return x if ok else xp.ascontiguousarray(x)
 
 
 def _matmul_name(a: Tensor, b: Tensor) -> str:
@@ -267,7 +279,7 @@ class Addmm(Primitive):
 
     def forward(self, c, a, b, beta, alpha):
         self.sc, self.beta, self.alpha = c.shape, beta, alpha
-        out = xp.matmul(a, b)
+        out = xp.matmul(_blas_ready(a), _blas_ready(b))
         if alpha != 1:
             out *= alpha
         if beta != 0:
