@@ -816,3 +816,99 @@ def test_safe_unpickler_reads_plain_data_at_every_protocol(protocol):
     assert out == obj
     assert out["shared"][0] is out["shared"][1]
     assert type(out["od"]) is OrderedDict and type(out["ba"]) is bytearray
+
+
+# ---- real modules ------------------------------------------------------------------------------------
+def ember_model():
+    nn = ember.nn
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+                         nn.Flatten(), nn.Linear(4 * 5 * 5, 6))
+
+
+def test_torch_model_runs_in_ember_after_load(tmp_path):
+    tm = torch_model()
+    torch.save(tm.state_dict(), tmp_path / "t.pt")
+    em = ember_model()
+    em.load_state_dict(ember.load(tmp_path / "t.pt"))
+    em.eval()
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        expected = tm(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(em(ember.from_numpy(x)).detach().numpy(), expected,
+                               rtol=1e-5, atol=1e-6)
+    assert em[1].num_batches_tracked.item() == 3
+
+
+def test_ember_model_runs_in_torch_after_load(tmp_path):
+    ember.manual_seed(3)
+    em = ember_model()
+    em.train()
+    for _ in range(2):
+        em(ember.randn(4, 3, 5, 5))
+    em.eval()
+    ember.save(em.state_dict(), tmp_path / "e.pt")
+    sd = torch.load(tmp_path / "e.pt", weights_only=True)
+    assert sd["1.num_batches_tracked"].dtype == torch.int64 and sd["1.num_batches_tracked"] == 2
+    tm = torch_model()
+    tm.load_state_dict(sd)
+    x = np.random.default_rng(1).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        got = tm(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(got, em(ember.from_numpy(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    again = ember_model()                     # and back into ember: identical outputs
+    again.load_state_dict(ember.load(tmp_path / "e.pt"))
+    again.eval()
+    np.testing.assert_array_equal(again(ember.from_numpy(x)).detach().numpy(),
+                                  em(ember.from_numpy(x)).detach().numpy())
+
+
+def test_whole_module_needs_weights_only_false(tmp_path):
+    em = ember_model()
+    ember.save(em, tmp_path / "m.pt")
+    with pytest.raises(pickle.UnpicklingError, match="ember.nn"):
+        ember.load(tmp_path / "m.pt")
+    back = ember.load(tmp_path / "m.pt", weights_only=False)
+    assert type(back) is type(em)
+    for (k, a), (_, b) in zip(em.state_dict().items(), back.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+
+
+def _nn_run(seed, steps, ckpt_in=None, ckpt_out=None):
+    """Conv + BatchNorm (train mode) + Dropout + SGD with momentum + MultiStepLR."""
+    nn = ember.nn
+    ember.manual_seed(seed)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Dropout(0.3),
+                          nn.Flatten(), nn.Linear(3 * 4 * 4, 2))
+    opt = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
+                          weight_decay=1e-4)
+    sched = ember.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 5], gamma=0.3)
+    if ckpt_in is not None:
+        ck = ember.load(ckpt_in)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["opt"])
+        sched.load_state_dict(ck["sched"])
+        ember.set_rng_state(ck["rng"])
+    model.train()
+    losses = []
+    for _ in range(steps):
+        x, y = ember.randn(8, 1, 6, 6), ember.randint(0, 2, (8,))
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+    if ckpt_out is not None:
+        ember.save({"model": model.state_dict(), "opt": opt.state_dict(),
+                    "sched": sched.state_dict(), "rng": ember.get_rng_state()}, ckpt_out)
+    return losses, {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+def test_interrupted_module_training_resumes_bit_identically(tmp_path):
+    full, full_sd = _nn_run(0, 8)
+    first, _ = _nn_run(0, 3, ckpt_out=tmp_path / "ck.pt")
+    rest, sd = _nn_run(5, 5, ckpt_in=tmp_path / "ck.pt")
+    assert first + rest == full
+    for k in full_sd:
+        np.testing.assert_array_equal(sd[k], full_sd[k], err_msg=k)
