@@ -11,7 +11,8 @@ Differences from torch:
 * ``load`` defaults to ``weights_only=True`` and interprets the pickle itself
   (``ember._weights_only_unpickler``): no code from the file runs. ``weights_only=False`` uses
   Python's unpickler (which runs whatever the file says) and maps ``torch.*`` globals to their
-  ``ember.*`` counterparts.
+  ``ember.*`` counterparts, so a whole pickled ``torch.nn`` model loads as the matching ember
+  modules (best effort: it relies on ember's modules keeping torch's attribute names).
 * Saving to a path is atomic: the data goes to a temporary file in the same directory, is
   fsync'ed and then renamed over the target, so a failed or killed save leaves any existing
   file untouched (a killed process may leave a ``.NAME.*.tmp`` file behind).
@@ -572,17 +573,25 @@ class _UnsafeUnpickler(pickle.Unpickler):
                 obj.fail()
             return obj
         if module == "torch" or module.startswith("torch."):
-            ember_module = "ember" + module[5:]
-            try:
-                obj = importlib.import_module(ember_module)
-                for part in name.split("."):
-                    obj = getattr(obj, part)
-                return obj
-            except (ImportError, AttributeError):
-                raise pickle.UnpicklingError(
-                    f"the checkpoint needs {module}.{name}, which has no ember equivalent "
-                    f"({ember_module}.{name})") from None
+            return _ember_equivalent(module, name)
         return super().find_class(module, name)
+
+
+def _ember_equivalent(module: str, name: str):
+    """``torch.a.b.c.Name`` -> ``ember.a.b.c.Name``, else the nearest enclosing ember package
+    that exports ``Name`` (ember's files are not always split like torch's: torch's
+    ``nn.modules.batchnorm.BatchNorm2d`` is ``ember.nn.BatchNorm2d``)."""
+    parts = ("ember" + module[5:]).split(".")
+    while parts:
+        try:
+            obj = importlib.import_module(".".join(parts))
+            for attr in name.split("."):
+                obj = getattr(obj, attr)
+            return obj
+        except (ImportError, AttributeError):
+            parts.pop()
+    raise pickle.UnpicklingError(f"the checkpoint needs {module}.{name}, which has no ember "
+                                 "equivalent")
 
 
 class _Reader:

@@ -872,6 +872,18 @@ def test_whole_module_needs_weights_only_false(tmp_path):
     assert type(back) is type(em)
     for (k, a), (_, b) in zip(em.state_dict().items(), back.state_dict().items()):
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=k)
+    # a whole torch model, pickled by torch, comes back as the matching ember modules
+    tm = torch_model()
+    torch.save(tm, tmp_path / "t.pt")
+    with pytest.raises(pickle.UnpicklingError, match="torch.nn.modules"):
+        ember.load(tmp_path / "t.pt")
+    em2 = ember.load(tmp_path / "t.pt", weights_only=False)
+    assert isinstance(em2[1], ember.nn.BatchNorm2d)
+    x = np.random.default_rng(0).standard_normal((2, 3, 5, 5)).astype(np.float32)
+    with torch.no_grad():
+        expected = tm(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(em2(ember.from_numpy(x)).detach().numpy(), expected,
+                               rtol=1e-5, atol=1e-6)
 
 
 def _nn_run(seed, steps, ckpt_in=None, ckpt_out=None):
