@@ -255,10 +255,7 @@ class Unpickler:
         return items
 
     def _resolve(self, module: str, name: str):
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        elif module in _compat_pickle.IMPORT_MAPPING:
-            module = _compat_pickle.IMPORT_MAPPING[module]
+        module, name = python3_name(module, name)
         full = f"{module}.{name}"
         root = module.split(".")[0]
         if root in _BLOCKED_MODULES:
@@ -336,6 +333,14 @@ class Unpickler:
             f"setting state (BUILD) on {type(inst).__module__}.{type(inst).__qualname__} is "
             "not allowed with weights_only=True; only OrderedDict and types registered with "
             "add_safe_globals")
+
+
+def python3_name(module: str, name: str) -> tuple:
+    """Undo the Python 2 names that protocol 0-2 pickles use (``__builtin__.set``,
+    ``commands.Popen``), as Python's own unpickler does."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        return _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
 
 
 def _describe(obj) -> str:

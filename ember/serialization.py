@@ -24,7 +24,6 @@ Differences from torch:
 """
 from __future__ import annotations
 
-import _compat_pickle
 import errno
 import importlib
 import io
@@ -563,10 +562,7 @@ class _UnsafeUnpickler(pickle.Unpickler):
         return self._pl(pid)
 
     def find_class(self, module: str, name: str):
-        if (module, name) in _compat_pickle.NAME_MAPPING:
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        elif module in _compat_pickle.IMPORT_MAPPING:
-            module = _compat_pickle.IMPORT_MAPPING[module]
+        module, name = _wou.python3_name(module, name)
         obj = self._table.get(f"{module}.{name}")
         if obj is not None:
             if isinstance(obj, Unsupported):
@@ -762,6 +758,7 @@ def get_unsafe_globals_in_checkpoint(f: FileLike) -> list:
             data = fh.read()
     else:
         data = f.read()
+    pickles = 1
     if data[:4] == b"PK\x03\x04":
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             pkl = next((n for n in zf.namelist() if n.endswith("/data.pkl")
@@ -769,19 +766,23 @@ def get_unsafe_globals_in_checkpoint(f: FileLike) -> list:
             if pkl is None:
                 raise RuntimeError("not a PyTorch checkpoint: no data.pkl record")
             data = zf.read(pkl)
+    else:
+        pickles = 4        # legacy format: magic number, version, sys info, then the object
     safe = set(_torch_globals()) | set(_wou._BUILTIN_GLOBALS) | set(_wou._user_allowed())
-    found, strings = [], []
+    found, strings, pos = [], [], 0
     try:
-        for op, arg, _ in pickletools.genops(data):
-            if op.name == "GLOBAL":
-                found.append(arg.replace(" ", "."))
-            elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
-                found.append(f"{strings[-2]}.{strings[-1]}")
-            elif isinstance(arg, str):
-                strings.append(arg)
+        for _ in range(pickles):
+            for op, arg, at in pickletools.genops(data[pos:]):
+                if op.name == "GLOBAL":
+                    found.append(_wou.python3_name(*arg.split(" ", 1)))
+                elif op.name == "STACK_GLOBAL" and len(strings) >= 2:
+                    found.append(_wou.python3_name(strings[-2], strings[-1]))
+                elif isinstance(arg, str):
+                    strings.append(arg)
+            pos += at + 1
     except (ValueError, EOFError) as e:
         raise RuntimeError(f"malformed pickle in checkpoint: {e}") from None
-    return sorted({g for g in found if g not in safe})
+    return sorted({name for name in (f"{m}.{n}" for m, n in found) if name not in safe})
 
 
 # =============================================================================================

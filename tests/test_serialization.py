@@ -190,6 +190,7 @@ def test_ember_state_dict_loads_in_torch(tmp_path):
 def test_ember_mixed_objects_load_in_torch(tmp_path):
     base = ember.arange(24, dtype=ember.float32).reshape(4, 6)
     obj = {"i": 7, "s": "x", "l": [1, [2, 3]], "none": None, "f": 2.5, "b": b"\x01\x02",
+           "set": {1, 2}, "c": 1 - 2j, "od": OrderedDict(z=1, a=(2, 3)), "big": -2 ** 80,
            "dtype": ember.int64, "dev": ember.device("cpu"), "size": ember.Size([1, 2]),
            "i64": ember.tensor([1, -2 ** 40]), "bool": ember.tensor([True, False]),
            "f16": ember.tensor([0.5, 3.0], dtype=ember.float16),
@@ -199,8 +200,8 @@ def test_ember_mixed_objects_load_in_torch(tmp_path):
            "expand": ember.tensor([1.0, 2.0]).expand(3, 2), "grad": ember.ones(2).requires_grad_()}
     ember.save(obj, tmp_path / "o.pt")
     t = torch.load(tmp_path / "o.pt", weights_only=True)
-    for k in ("i", "s", "l", "none", "f", "b"):
-        assert t[k] == obj[k]
+    for k in ("i", "s", "l", "none", "f", "b", "set", "c", "od", "big"):
+        assert t[k] == obj[k] and type(t[k]) is type(obj[k]), k
     assert t["dtype"] is torch.int64 and t["dev"] == torch.device("cpu")
     assert t["size"] == torch.Size([1, 2]) and type(t["size"]) is torch.Size
     for k, v in obj.items():
@@ -402,6 +403,15 @@ def test_hostile_file_refused_and_payload_not_run(tmp_path, name):
     with pytest.raises(pickle.UnpicklingError):
         ember.load(io.BytesIO(data), weights_only=None)     # None means True, as in torch
     assert not marker.exists()
+
+
+def test_get_unsafe_globals_in_checkpoint(tmp_path):
+    for legacy in (False, True):
+        buf = io.BytesIO()
+        torch.save({"w": torch.ones(2), "e": Evil("x"), "p": EvilPopen("y")}, buf,
+                   _use_new_zipfile_serialization=not legacy)
+        buf.seek(0)
+        assert es.get_unsafe_globals_in_checkpoint(buf) == ["posix.system", "subprocess.Popen"]
 
 
 def test_payload_is_real(tmp_path):
