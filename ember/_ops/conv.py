@@ -1,0 +1,502 @@
+"""Convolution as GEMM: conv / conv_transpose (1-, 2- and 3-d), unfold (im2col), fold (col2im).
+
+Forward: the (padded) input is viewed through ``as_strided`` as ``(N, C, *K, *O)`` windows,
+laid out as ``col = (groups, C/g * prod(K), N * prod(O))`` (the one copy), and multiplied by
+the weight in one GEMM per group. Backward: the weight gradient is one GEMM against ``col``,
+the input gradient one GEMM followed by col2im, a loop over the *kernel offsets* (not over
+pixels or batch elements) that adds strided slices.
+
+Three primitives are mutually adjoint, so every gradient is itself differentiable:
+``ConvNd`` (y = conv(x, w)), ``ConvTransposeNd`` (its input-gradient, i.e. the transposed
+convolution) and ``ConvWeight`` (its weight-gradient).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+
+from .._backend import xp
+from .._tensor import Tensor
+from ..autograd.function import Primitive
+from ..autograd.grad_mode import STATE
+
+_wrap = Tensor._wrap
+_as_strided = xp.lib.stride_tricks.as_strided
+
+# Keep the im2col matrix for backward when it is at most this large; otherwise rebuild it
+# from the saved input (one extra copy) instead of holding it for the whole step.
+_COL_CACHE_BYTES = 64 << 20
+
+
+class Geom:
+    """Geometry of one convolution: x (N, C, *in_sp) -> y (N, O, *out_sp)."""
+    __slots__ = ("nd", "kernel", "stride", "dilation", "pad_l", "pad_r", "groups", "in_sp",
+                 "out_sp")
+
+    def __init__(self, kernel, stride, dilation, pad_l, pad_r, groups, in_sp, out_sp):
+        self.nd = len(kernel)
+        self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
+        self.pad_l, self.pad_r, self.groups = tuple(pad_l), tuple(pad_r), groups
+        self.in_sp, self.out_sp = tuple(in_sp), tuple(out_sp)
+
+    @property
+    def padded(self):
+        return tuple(s + a + b for s, a, b in zip(self.in_sp, self.pad_l, self.pad_r))
+
+
+def _pad(x, geom: Geom):
+    if not any(geom.pad_l) and not any(geom.pad_r):
+        return x
+    out = xp.zeros(x.shape[:2] + geom.padded, dtype=x.dtype)
+    out[(slice(None), slice(None)) + tuple(
+        slice(a, a + s) for a, s in zip(geom.pad_l, geom.in_sp))] = x
+    return out
+
+
+def _windows(xpad, geom: Geom):
+    """Read-only view ``(N, C, *K, *O)`` of all kernel windows."""
+    st = xpad.strides
+    nd = geom.nd
+    shape = xpad.shape[:2] + geom.kernel + geom.out_sp
+    strides = st[:2] + tuple(st[2 + i] * geom.dilation[i] for i in range(nd)) + tuple(
+        st[2 + i] * geom.stride[i] for i in range(nd))
+    return _as_strided(xpad, shape, strides, writeable=False)
+
+
+def _offset_slices(geom: Geom):
+    """For each kernel offset, the strided slices of the padded input it touches."""
+    for k in itertools.product(*(range(n) for n in geom.kernel)):
+        yield k, tuple(slice(k[i] * geom.dilation[i],
+                             k[i] * geom.dilation[i] + geom.stride[i] * (geom.out_sp[i] - 1) + 1,
+                             geom.stride[i]) for i in range(geom.nd))
+
+
+def _col2im(cols, k_axis, lead_shape, geom: Geom, dtype):
+    """Sum window columns back into an image ``lead + in_sp`` (col2im): the kernel-offset
+    dims of ``cols`` start at ``k_axis``; removing them leaves ``lead + O``."""
+    out = xp.zeros(tuple(lead_shape) + geom.padded, dtype=dtype)
+    lead = (slice(None),) * len(lead_shape)
+    pre = (slice(None),) * k_axis
+    for k, sl in _offset_slices(geom):
+        out[lead + sl] += cols[pre + k]
+    crop = lead + tuple(slice(a, a + s) for a, s in zip(geom.pad_l, geom.in_sp))
+    return out[crop]
+
+
+def _im2col(x, geom: Geom):
+    """``(G, C/G * prod(K), N * prod(O))`` matrix of windows (a copy)."""
+    N, C = x.shape[:2]
+    G, nd = geom.groups, geom.nd
+    v = _windows(_pad(x, geom), geom).reshape((N, G, C // G) + geom.kernel + geom.out_sp)
+    perm = (1, 2) + tuple(range(3, 3 + nd)) + (0,) + tuple(range(3 + nd, 3 + 2 * nd))
+    return v.transpose(perm).reshape(G, (C // G) * math.prod(geom.kernel),
+                                     N * math.prod(geom.out_sp))
+
+
+def _gmat(g, groups):
+    """Output gradient ``(N, O, *O)`` as ``(G, O/G, N * prod(O))``."""
+    N, O = g.shape[:2]
+    L = math.prod(g.shape[2:])
+    return g.reshape(N, groups, O // groups, L).transpose(1, 2, 0, 3).reshape(
+        groups, O // groups, N * L)
+
+
+def _conv_forward(x, w, b, geom: Geom):
+    G = geom.groups
+    col = _im2col(x, geom)
+    O = w.shape[0]
+    out = xp.matmul(w.reshape(G, O // G, -1), col).reshape((O, x.shape[0]) + geom.out_sp)
+    if b is not None:
+        out += b.reshape((O,) + (1,) * (geom.nd + 1))
+    out = xp.ascontiguousarray(xp.moveaxis(out, 0, 1))
+    return out, col
+
+
+def _conv_input_grad(g, w, geom: Geom, C):
+    """Transposed convolution: output gradient ``g (N, O, *O)`` -> ``(N, C, *in_sp)``."""
+    G = geom.groups
+    O = w.shape[0]
+    N = g.shape[0]
+    gcol = xp.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), _gmat(g, G))
+    gcol = gcol.reshape((C,) + geom.kernel + (N,) + geom.out_sp)
+    gx = _col2im(gcol, 1, (C, N), geom, g.dtype)
+    return xp.ascontiguousarray(xp.moveaxis(gx, 0, 1))
+
+
+def _conv_weight_grad(col, g, wshape, groups):
+    return xp.matmul(_gmat(g, groups), col.transpose(0, 2, 1)).reshape(wshape)
+
+
+def _bias_grad_axes(nd):
+    return (0,) + tuple(range(2, 2 + nd))
+
+
+class ConvNd(Primitive):
+    """y = conv(x, w) + b."""
+    save_inputs = (0, 1)
+
+    def forward(self, x, w, b=None, *, geom):
+        self.geom, self.has_bias = geom, b is not None
+        out, col = _conv_forward(x, w, b, geom)
+        self.col = col if self.requires_grad and col.nbytes <= _COL_CACHE_BYTES else None
+        return out
+
+    def backward(self, g):
+        x, w = self.saved_inputs
+        geom = self.geom
+        need = [n is not None for n, _ in self.next_functions]
+        gx = gw = gb = None
+        if STATE.enabled:
+            if need[0]:
+                gx = ConvTransposeNd.apply(g, w, geom=geom, C=x.shape[1])
+            if need[1]:
+                gw = ConvWeight.apply(x, g, geom=geom, wshape=tuple(w.shape))
+            if self.has_bias and need[2]:
+                gb = g.sum(_bias_grad_axes(geom.nd))
+        else:
+            gd = g._data
+            if need[0]:
+                gx = _wrap(_conv_input_grad(gd, w._data, geom, x._data.shape[1]))
+            if need[1]:
+                col = self.col if self.col is not None else _im2col(x._data, geom)
+                gw = _wrap(_conv_weight_grad(col, gd, w._data.shape, geom.groups))
+            if self.has_bias and need[2]:
+                gb = _wrap(gd.sum(axis=_bias_grad_axes(geom.nd)))
+        return (gx, gw, gb) if self.has_bias else (gx, gw)
+
+    def _release(self):
+        super()._release()
+        self.col = None
+
+    def name(self):
+        return "ConvolutionBackward0"
+
+
+class ConvTransposeNd(Primitive):
+    """x = conv_transpose(y, w) + b: the adjoint of ConvNd in its input (C channels out)."""
+    save_inputs = (0, 1)
+
+    def forward(self, y, w, b=None, *, geom, C):
+        self.geom, self.has_bias, self.C = geom, b is not None, C
+        out = _conv_input_grad(y, w, geom, C)
+        if b is not None:
+            out += b.reshape((C,) + (1,) * geom.nd)
+        return out
+
+    def backward(self, g):
+        y, w = self.saved_inputs
+        geom = self.geom
+        need = [n is not None for n, _ in self.next_functions]
+        gy = gw = gb = None
+        if STATE.enabled:
+            if need[0]:
+                gy = ConvNd.apply(g, w, geom=geom)
+            if need[1]:
+                gw = ConvWeight.apply(g, y, geom=geom, wshape=tuple(w.shape))
+            if self.has_bias and need[2]:
+                gb = g.sum(_bias_grad_axes(geom.nd))
+        else:
+            gd = g._data
+            col = _im2col(gd, geom) if (need[0] or need[1]) else None
+            G = geom.groups
+            O = w._data.shape[0]
+            if need[0]:
+                out = xp.matmul(w._data.reshape(G, O // G, -1), col)
+                gy = _wrap(xp.ascontiguousarray(xp.moveaxis(
+                    out.reshape((O, gd.shape[0]) + geom.out_sp), 0, 1)))
+            if need[1]:
+                gw = _wrap(_conv_weight_grad(col, y._data, w._data.shape, G))
+            if self.has_bias and need[2]:
+                gb = _wrap(gd.sum(axis=_bias_grad_axes(geom.nd)))
+        return (gy, gw, gb) if self.has_bias else (gy, gw)
+
+    def name(self):
+        return "ConvolutionBackward0"
+
+
+class ConvWeight(Primitive):
+    """gw = weight-gradient of conv(x, .) against output gradient gy (bilinear in x, gy)."""
+    save_inputs = (0, 1)
+
+    def forward(self, x, gy, *, geom, wshape):
+        self.geom = geom
+        return _conv_weight_grad(_im2col(x, geom), gy, wshape, geom.groups)
+
+    def backward(self, gw):
+        x, gy = self.saved_inputs
+        need = [n is not None for n, _ in self.next_functions]
+        gx = ConvTransposeNd.apply(gy, gw, geom=self.geom, C=x.shape[1]) if need[0] else None
+        ggy = ConvNd.apply(x, gw, geom=self.geom) if need[1] else None
+        return gx, ggy
+
+    def name(self):
+        return "ConvolutionBackwardBackward0"
+
+
+# ---------------------------------------------------------------------------------------
+# unfold / fold
+# ---------------------------------------------------------------------------------------
+class Im2Col(Primitive):
+    """(N, C, *S) -> (N, C * prod(K), L)."""
+
+    def forward(self, x, geom):
+        self.geom = geom
+        N, C = x.shape[:2]
+        v = _windows(_pad(x, geom), geom)
+        return v.reshape(N, C * math.prod(geom.kernel), math.prod(geom.out_sp))
+
+    def backward(self, g):
+        return Col2Im.apply(g, geom=self.geom)
+
+    def name(self):
+        return "Im2ColBackward0"
+
+
+class Col2Im(Primitive):
+    """(N, C * prod(K), L) -> (N, C, *S), summing overlapping windows."""
+
+    def forward(self, cols, geom):
+        self.geom = geom
+        N, CK = cols.shape[:2]
+        C = CK // math.prod(geom.kernel)
+        c = cols.reshape((N, C) + geom.kernel + geom.out_sp)
+        return xp.ascontiguousarray(_col2im(c, 2, (N, C), geom, cols.dtype))
+
+    def backward(self, g):
+        return Im2Col.apply(g, geom=self.geom)
+
+    def name(self):
+        return "Col2ImBackward0"
+
+
+# ---------------------------------------------------------------------------------------
+# Tensor-level functions with torch's argument handling and error messages
+# ---------------------------------------------------------------------------------------
+def ntuple(v, n: int, name: str = "") -> tuple:
+    if isinstance(v, numbers.Integral):
+        return (int(v),) * n
+    t = tuple(int(a) for a in v)
+    if len(t) == 1 and n > 1:
+        return t * n
+    if len(t) != n:
+        raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} "
+                           f"values to match the convolution dimensions, but got "
+                           f"{name}={list(t)}")
+    return t
+
+
+def _shape_list(s) -> str:
+    return "[" + ", ".join(str(v) for v in s) + "]"
+
+
+def _same_pad(kernel, dilation):
+    total = [d * (k - 1) for k, d in zip(kernel, dilation)]
+    left = [t // 2 for t in total]
+    return left, [t - lft for t, lft in zip(total, left)]
+
+
+def _check_dtypes(input, weight, bias):
+    if input.dtype is not weight.dtype:
+        if bias is not None:
+            raise RuntimeError(f"Input type ({input.dtype.name.replace('float32', 'float')}) and "
+                               f"bias type ({bias.dtype.name.replace('float32', 'float')}) "
+                               "should be the same")
+        raise RuntimeError(f"expected scalar type {input.dtype.name.capitalize()} but found "
+                           f"{weight.dtype.name.capitalize()}")
+    if bias is not None and bias.dtype is not input.dtype:
+        raise RuntimeError(f"Input type ({input.dtype.name}) and bias type ({bias.dtype.name}) "
+                           "should be the same")
+
+
+def _conv_common(nd, input, weight, bias, transposed):
+    name = f"conv{'_transpose' if transposed else ''}{nd}d"
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, ...)")
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
+                           f"{name}, but got input of size: {_shape_list(input.shape)}")
+    if weight.dim() != nd + 2:
+        raise RuntimeError("weight should have at least three dimensions" if weight.dim() < 3
+                           else f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional "
+                           f"input {_shape_list(input.shape)}, but got {weight.dim()}-dimensional "
+                           f"weight of size {_shape_list(weight.shape)} instead")
+    _check_dtypes(input, weight, bias)
+    return input.dim() == nd + 1
+
+
+def conv_nd(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1,
+            padding=0, dilation=1, groups: int = 1) -> Tensor:
+    """conv1d/conv2d/conv3d."""
+    unbatched = _conv_common(nd, input, weight, bias, False)
+    x = input.unsqueeze(0) if unbatched else input
+    stride = ntuple(stride, nd, "stride")
+    dilation = ntuple(dilation, nd, "dilation")
+    kernel = tuple(weight.shape[2:])
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(d <= 0 for d in dilation):
+        raise RuntimeError("dilation should be greater than zero")
+    if isinstance(padding, str):
+        if padding == "valid":
+            pad_l = pad_r = (0,) * nd
+        elif padding == "same":
+            if any(s != 1 for s in stride):
+                raise RuntimeError("padding='same' is not supported for strided convolutions")
+            pad_l, pad_r = _same_pad(kernel, dilation)
+        else:
+            raise RuntimeError(f"Invalid padding string: '{padding}'")
+    else:
+        pad_l = pad_r = ntuple(padding, nd, "padding")
+        if any(p < 0 for p in pad_l):
+            raise RuntimeError("negative padding is not supported")
+    O, Cg = weight.shape[0], weight.shape[1]
+    if groups <= 0:
+        raise RuntimeError("non-positive groups is not supported")
+    if O % groups != 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {_shape_list(weight.shape)} "
+                           "instead")
+    if x.shape[1] != Cg * groups:
+        raise RuntimeError(f"Given groups={groups}, weight of size {_shape_list(weight.shape)}, "
+                           f"expected input{_shape_list(x.shape)} to have {Cg * groups} channels, "
+                           f"but got {x.shape[1]} channels instead")
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != O):
+        raise RuntimeError(f"Given weight of size {_shape_list(weight.shape)}, expected bias to "
+                           f"be 1-dimensional with {O} elements, but got bias of size "
+                           f"{_shape_list(bias.shape)} instead")
+    in_sp = tuple(x.shape[2:])
+    padded = [s + a + b for s, a, b in zip(in_sp, pad_l, pad_r)]
+    eff = [d * (k - 1) + 1 for k, d in zip(kernel, dilation)]
+    if any(p < e for p, e in zip(padded, eff)):
+        raise RuntimeError(
+            f"Calculated padded input size per channel: ({' x '.join(str(p) for p in padded)}). "
+            f"Kernel size: ({' x '.join(str(e) for e in eff)}). Kernel size can't be greater "
+            "than actual input size")
+    out_sp = tuple((p - e) // s + 1 for p, e, s in zip(padded, eff, stride))
+    geom = Geom(kernel, stride, dilation, pad_l, pad_r, groups, in_sp, out_sp)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    out = ConvNd.apply(*args, geom=geom)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv_transpose_nd(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None = None,
+                      stride=1, padding=0, output_padding=0, groups: int = 1, dilation=1,
+                      output_size=None) -> Tensor:
+    """conv_transpose1d/2d/3d (``output_size`` picks the output_padding, as the module's
+    forward does)."""
+    unbatched = _conv_common(nd, input, weight, bias, True)
+    x = input.unsqueeze(0) if unbatched else input
+    if isinstance(padding, str):
+        raise RuntimeError(f"conv_transpose{nd}d: padding must be an int or tuple, not a string")
+    stride = ntuple(stride, nd, "stride")
+    padding = ntuple(padding, nd, "padding")
+    dilation = ntuple(dilation, nd, "dilation")
+    output_padding = ntuple(output_padding, nd, "output_padding")
+    kernel = tuple(weight.shape[2:])
+    Cin, Cg = weight.shape[0], weight.shape[1]
+    if any(s <= 0 for s in stride):
+        raise RuntimeError("non-positive stride is not supported")
+    if any(p < 0 for p in padding):
+        raise RuntimeError("negative padding is not supported")
+    if x.shape[1] != Cin:
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_list(weight.shape)}, "
+                           f"expected input{_shape_list(x.shape)} to have {Cin} channels, but "
+                           f"got {x.shape[1]} channels instead")
+    if Cin % groups != 0:
+        raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
+                           f"at dimension 0, but got weight of size {_shape_list(weight.shape)} "
+                           "instead")
+    C = Cg * groups
+    if bias is not None and (bias.dim() != 1 or bias.shape[0] != C):
+        raise RuntimeError(f"Given transposed=1, weight of size {_shape_list(weight.shape)}, "
+                           f"expected bias to be 1-dimensional with {C} elements, but got bias "
+                           f"of size {_shape_list(bias.shape)} instead")
+    y_sp = tuple(x.shape[2:])
+    base = [(y - 1) * s - 2 * p + d * (k - 1) + 1
+            for y, s, p, d, k in zip(y_sp, stride, padding, dilation, kernel)]
+    if output_size is not None:
+        osz = list(output_size)[-nd:]
+        output_padding = tuple(o - b for o, b in zip(osz, base))
+        for o, b, s, d in zip(osz, base, stride, dilation):
+            if not (b <= o < b + max(s, d)):
+                raise ValueError(f"requested an output size of {osz}, but valid sizes range from "
+                                 f"{base} to {[b + max(s, d) - 1 for b, s, d in zip(base, stride, dilation)]} "
+                                 f"(for an input of {list(y_sp)})")
+    for op, s, d in zip(output_padding, stride, dilation):
+        if op >= s and op >= d:
+            raise RuntimeError("output padding must be smaller than either stride or dilation, "
+                               f"but got output_padding: {list(output_padding)} stride: "
+                               f"{list(stride)} dilation: {list(dilation)}")
+    x_sp = tuple(b + op for b, op in zip(base, output_padding))
+    if any(s <= 0 for s in x_sp):
+        raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, y_sp))}). "
+                           f"Calculated output size per channel: "
+                           f"({' x '.join(map(str, x_sp))}). Output size is too small")
+    geom = Geom(kernel, stride, dilation, padding, padding, groups, x_sp, y_sp)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    out = ConvTransposeNd.apply(*args, geom=geom, C=C)
+    return out.squeeze(0) if unbatched else out
+
+
+def _fold_geom(kernel_size, dilation, padding, stride, in_sp, what):
+    k = ntuple(kernel_size, 2, "kernel_size")
+    d = ntuple(dilation, 2, "dilation")
+    p = ntuple(padding, 2, "padding")
+    s = ntuple(stride, 2, "stride")
+    for name, v in (("kernel", k), ("dilation", d), ("stride", s)):
+        if any(a <= 0 for a in v):
+            raise RuntimeError(f"{what}: {name} should be greater than zero, but got "
+                               f"{name}_height: {v[0]} {name}_width: {v[1]}")
+    if any(a < 0 for a in p):
+        raise RuntimeError(f"{what}: padding should be non-negative, but got pad_height: {p[0]} "
+                           f"pad_width: {p[1]}")
+    out_sp = tuple((i + 2 * pp - (dd * (kk - 1) + 1)) // ss + 1
+                   for i, pp, dd, kk, ss in zip(in_sp, p, d, k, s))
+    return Geom(k, s, d, p, p, 1, in_sp, out_sp)
+
+
+def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Extract sliding local blocks: (N, C, H, W) -> (N, C*kh*kw, L) (im2col)."""
+    if input.dim() not in (3, 4):
+        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
+                                  f"(got {input.dim()}D)")
+    unbatched = input.dim() == 3
+    x = input.unsqueeze(0) if unbatched else input
+    geom = _fold_geom(kernel_size, dilation, padding, stride, tuple(x.shape[2:]), "im2col")
+    if any(o <= 0 for o in geom.out_sp):
+        raise RuntimeError(f"Given input with spatial size ({x.shape[2]}, {x.shape[3]}), "
+                           f"kernel_size={list(geom.kernel)}, dilation={list(geom.dilation)}, "
+                           f"padding={list(geom.pad_l)}, calculated shape of the array of sliding "
+                           f"blocks as ({geom.out_sp[0]}, {geom.out_sp[1]}), but its components "
+                           "must be at least one.")
+    out = Im2Col.apply(x, geom=geom)
+    return out.squeeze(0) if unbatched else out
+
+
+def fold(input: Tensor, output_size, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
+    """Combine sliding local blocks into a tensor: (N, C*kh*kw, L) -> (N, C, H, W) (col2im)."""
+    if input.dim() not in (2, 3):
+        raise NotImplementedError(f"Input Error: Only unbatched (2D) or batched (3D) input "
+                                  f"Tensors are supported (got {input.dim()}D)")
+    unbatched = input.dim() == 2
+    x = input.unsqueeze(0) if unbatched else input
+    osz = ntuple(output_size, 2, "output_size")
+    geom = _fold_geom(kernel_size, dilation, padding, stride, osz, "col2im")
+    kk = math.prod(geom.kernel)
+    if x.shape[1] % kk != 0:
+        raise RuntimeError(f"Expected size of input's dimension 1 to be divisible by the product "
+                           f"of kernel_size, but got input.size(1)={x.shape[1]} and "
+                           f"kernel_size=({geom.kernel[0]}, {geom.kernel[1]})")
+    L = math.prod(geom.out_sp)
+    if x.shape[2] != L:
+        raise RuntimeError(f"Given output_size=({osz[0]}, {osz[1]}), kernel_size=("
+                           f"{geom.kernel[0]}, {geom.kernel[1]}), dilation=({geom.dilation[0]}, "
+                           f"{geom.dilation[1]}), padding=({geom.pad_l[0]}, {geom.pad_l[1]}), "
+                           f"stride=({geom.stride[0]}, {geom.stride[1]}), expected size of input's "
+                           f"dimension 2 to match the calculated number of sliding blocks "
+                           f"{geom.out_sp[0]} * {geom.out_sp[1]} = {L}, but got "
+                           f"input.size(2)={x.shape[2]}.")
+    out = Col2Im.apply(x, geom=geom)
+    return out.squeeze(0) if unbatched else out

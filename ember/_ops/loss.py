@@ -1,0 +1,282 @@
+"""Loss primitives: the fused cross_entropy (log_softmax + nll in one pass), nll_loss, and the
+pointwise losses whose grad_fn torch names (MseLoss, SmoothL1Loss, HuberLoss,
+BinaryCrossEntropy, BinaryCrossEntropyWithLogits, SoftMarginLoss).
+
+Pointwise losses compute the forward on arrays and the backward with Tensor ops, so they are
+differentiable to any order; gradients flow to the target too, as in torch.
+"""
+from __future__ import annotations
+
+from .._backend import xp
+from .._tensor import Tensor
+from ..autograd.function import Primitive
+from ..autograd.grad_mode import STATE
+from . import elementwise as _ew
+from ._util import sum_to
+from .._backend.reduce import sum_like_torch
+
+_wrap = Tensor._wrap
+
+
+def _sum_all(a):
+    """Full sum in torch's CPU summation order (bit-identical float32 losses)."""
+    r = sum_like_torch(a, tuple(range(a.ndim)), False) if a.dtype.kind == "f" else None
+    return r if r is not None else a.sum()
+
+
+def _reduce_np(l, reduction):
+    if reduction == "none":
+        return l
+    if reduction == "sum":
+        return _sum_all(l)
+    if not l.size:
+        return xp.asarray(xp.nan, dtype=l.dtype)
+    return xp.asarray(_sum_all(l) / l.dtype.type(l.size), dtype=l.dtype)
+
+
+class _Pointwise(Primitive):
+    """loss(x, y) reduced; subclasses give ``loss`` (arrays) and ``grads`` (Tensors)."""
+    save_inputs = (0, 1)
+    grad_name = ""
+
+    def forward(self, x, y, reduction, **p):
+        self.reduction, self.p = reduction, p
+        l = self.loss(x, y, **p)
+        self.n = l.size
+        self.full = l.shape
+        return _reduce_np(l, reduction)
+
+    def backward(self, g):
+        x, y = self.saved_inputs
+        norm = 1.0 / self.n if self.reduction == "mean" else 1.0
+        need_x = self.next_functions[0][0] is not None
+        need_y = self.next_functions[1][0] is not None
+        gx, gy = self.grads(x, y, g, norm, need_x, need_y, **self.p)
+        gx = sum_to(gx, x._data.shape) if need_x else None
+        gy = sum_to(gy, y._data.shape) if need_y else None
+        return gx, gy
+
+    def name(self):
+        return self.grad_name
+
+
+class MseLoss(_Pointwise):
+    grad_name = "MseLossBackward0"
+
+    @staticmethod
+    def loss(x, y):
+        d = x - y
+        d *= d
+        return d
+
+    @staticmethod
+    def grads(x, y, g, norm, need_x, need_y):
+        gx = (x - y) * (2.0 * norm) * g          # torch's order: (x - y) * norm * grad
+        return gx, (-gx if need_y else None)
+
+
+class SmoothL1Loss(_Pointwise):
+    grad_name = "SmoothL1LossBackward0"
+
+    @staticmethod
+    def loss(x, y, beta):
+        d = xp.abs(x - y)
+        if beta == 0:
+            return d
+        return xp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
+
+    @staticmethod
+    def grads(x, y, g, norm, need_x, need_y, beta):
+        d = x - y
+        gx = (_ew.sign(d) if beta == 0 else _ew.clamp(d / beta, -1, 1)) * norm * g
+        return gx, (-gx if need_y else None)
+
+
+class HuberLoss(_Pointwise):
+    grad_name = "HuberLossBackward0"
+
+    @staticmethod
+    def loss(x, y, delta):
+        d = xp.abs(x - y)
+        return xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
+
+    @staticmethod
+    def grads(x, y, g, norm, need_x, need_y, delta):
+        gx = _ew.clamp(x - y, -delta, delta) * norm * g
+        return gx, (-gx if need_y else None)
+
+
+class BinaryCrossEntropy(_Pointwise):
+    grad_name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def loss(x, y, weight):
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            lx = xp.maximum(xp.log(x), -100)
+            l1x = xp.maximum(xp.log1p(-x), -100)
+        l = -(y * lx + (1 - y) * l1x)
+        return l * weight if weight is not None else l
+
+    @staticmethod
+    def grads(x, y, g, norm, need_x, need_y, weight):
+        w = _wrap(weight) if weight is not None else None
+        dx = dy = None
+        if need_x:
+            dx = (x - y) / _ew.clamp_min((1 - x) * x, 1e-12) * g
+            dx = (dx * w if w is not None else dx) * norm
+        if need_y:
+            dy = (_ew.clamp_min(_ew.log1p(-x), -100) - _ew.clamp_min(_ew.log(x), -100)) * g
+            dy = (dy * w if w is not None else dy) * norm
+        return dx, dy
+
+
+class BinaryCrossEntropyWithLogits(_Pointwise):
+    grad_name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def loss(x, y, weight, pos_weight):
+        sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))   # softplus(-x)
+        lw = 1 if pos_weight is None else 1 + (pos_weight - 1) * y
+        l = (1 - y) * x + lw * sp
+        return l * weight if weight is not None else l
+
+    @staticmethod
+    def grads(x, y, g, norm, need_x, need_y, weight, pos_weight):
+        pw = _wrap(pos_weight) if pos_weight is not None else None
+        w = _wrap(weight) if weight is not None else None
+        dx = dy = None
+        if need_x:
+            s = _ew.sigmoid(-x)
+            dx = (1 - y) - (s if pw is None else (1 + (pw - 1) * y) * s)
+        if need_y:
+            dy = -x if pw is None else \
+                (pw - 1) * (_ew.clamp_min(-x, 0) + _ew.log1p(_ew.exp(-_ew.abs(x)))) - x
+        dx, dy = ((d * g * norm if w is None else d * w * g * norm) if d is not None else None
+                  for d in (dx, dy))
+        return dx, dy
+
+
+class SoftMarginLoss(_Pointwise):
+    grad_name = "SoftMarginLossBackward0"
+
+    @staticmethod
+    def loss(x, y):
+        z = -y * x
+        return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
+
+    @staticmethod
+    def grads(x, y, g, norm, need_x, need_y):
+        s = _ew.sigmoid(-y * x) * g * norm
+        return (-y * s if need_x else None), (-x * s if need_y else None)
+
+
+# ---------------------------------------------------------------------------------------
+# nll_loss and the fused cross_entropy
+# ---------------------------------------------------------------------------------------
+def _rows(x):
+    """View the class dim (1, or 0 for an unbatched input) as the last axis of 2-D rows."""
+    if x.ndim == 1:
+        return x[None, :]
+    if x.ndim == 2:
+        return x
+    return xp.moveaxis(x, 1, -1).reshape(-1, x.shape[1])
+
+
+def _unrows(g2, shape):
+    if len(shape) == 1:
+        return g2[0]
+    if len(shape) == 2:
+        return g2
+    moved = (shape[0],) + tuple(shape[2:]) + (shape[1],)
+    return xp.moveaxis(g2.reshape(moved), -1, 1)
+
+
+class _ClassLoss(Primitive):
+    """nll_loss (``logits=False``, input = log-probabilities) or cross_entropy
+    (``logits=True``: log_softmax fused in) with class-index targets."""
+    save_inputs = (0,)
+    logits = False
+
+    def forward(self, x, target, weight, reduction, ignore_index):
+        x2 = _rows(x)
+        t = target.reshape(-1)
+        R, C = x2.shape
+        valid = t != ignore_index
+        ts = xp.where(valid, t, 0)
+        ar = xp.arange(R)
+        wt = valid.astype(x.dtype) if weight is None else xp.where(valid, weight[ts], 0).astype(
+            x.dtype, copy=False)
+        if self.logits:
+            s = x2 - x2.max(axis=1, keepdims=True) if C else x2.copy()
+            picked = s[ar, ts]
+            xp.exp(s, out=s)
+            se = s.sum(axis=1)
+            picked = picked - xp.log(se)
+            if self.requires_grad:
+                s /= se[:, None]
+                self.probs = s
+        else:
+            picked = x2[ar, ts]
+        loss = -picked * wt
+        self.x_shape, self.t_shape, self.reduction = x.shape, target.shape, reduction
+        self.ts, self.wt, self.valid = ts, wt, valid
+        if reduction == "none":
+            return loss.reshape(target.shape)
+        total = loss.sum()
+        if reduction == "sum":
+            return total
+        self.wsum = wt.sum()
+        with xp.errstate(invalid="ignore", divide="ignore"):
+            return xp.asarray(total / self.wsum, dtype=x.dtype)
+
+    def _coef(self, g):
+        """Per-row gradient scale (a Tensor when building a graph, else an array)."""
+        wt = self.wt
+        if self.reduction == "none":
+            return g.reshape(-1) * (_wrap(wt) if isinstance(g, Tensor) else wt)
+        if self.reduction == "mean":
+            g = g / (float(self.wsum) if isinstance(g, Tensor) else self.wsum)
+        return g * (_wrap(wt) if isinstance(g, Tensor) else wt)
+
+    def backward(self, g):
+        R = self.ts.size
+        C = self.x_shape[1] if len(self.x_shape) > 1 else self.x_shape[0]
+        ar = xp.arange(R)
+        if STATE.enabled:
+            onehot = xp.zeros((R, C), dtype=g._data.dtype)
+            onehot[ar, self.ts] = 1
+            oh = _wrap(_unrows(onehot, self.x_shape))
+            coef = self._coef(g)
+            cshape = list(self.x_shape)
+            cshape[1 if len(cshape) > 1 else 0] = 1
+            coef = coef.reshape(tuple(cshape))
+            if self.logits:
+                x, = self.saved_inputs
+                from .nn_ops import Softmax
+                p = Softmax.apply(x, dim=1 if x.dim() > 1 else 0)
+                return (p - oh) * coef
+            return -oh * coef
+        coef = self._coef(g._data)
+        if self.logits:
+            gx2 = self.probs * coef[:, None]
+            gx2[ar, self.ts] -= coef
+        else:
+            gx2 = xp.zeros((R, C), dtype=g._data.dtype)
+            gx2[ar, self.ts] = -coef
+        return _wrap(_unrows(gx2, self.x_shape))
+
+    def _release(self):
+        super()._release()
+        self.probs = None
+
+    def name(self):
+        return "NllLoss2DBackward0" if len(self.x_shape) >= 3 else "NllLossBackward0"
+
+
+class NllLoss(_ClassLoss):
+    logits = False
+    save_inputs = ()
+
+
+class CrossEntropyFused(_ClassLoss):
+    logits = True

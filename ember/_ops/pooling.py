@@ -1,0 +1,435 @@
+"""Pooling: max_pool2d / avg_pool2d (1-d through 2-d, as torch does), adaptive pools.
+
+Regular pools loop over the *kernel offsets*: each offset is one strided slice of the
+(padded) input covering every output pixel at once, so there is no Python loop over batch
+elements or output pixels. Each primitive's backward is another primitive (its adjoint), so
+gradients are differentiable again.
+
+Adaptive average pooling (and interpolation, in ``resize.py``) is separable: one small
+averaging matrix per spatial dim, applied with a GEMM (``SeparableMap``).
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import numbers
+
+from .._backend import xp
+from .._tensor import Tensor
+from ..autograd.function import Primitive
+from ..autograd.grad_mode import STATE
+
+_wrap = Tensor._wrap
+
+
+class PoolGeom:
+    __slots__ = ("kernel", "stride", "dilation", "pad", "pad_r", "in_sp", "out_sp")
+
+    def __init__(self, kernel, stride, dilation, pad, pad_r, in_sp, out_sp):
+        self.kernel, self.stride, self.dilation = kernel, stride, dilation
+        self.pad, self.pad_r, self.in_sp, self.out_sp = pad, pad_r, in_sp, out_sp
+
+    def padded(self):
+        return tuple(s + a + b for s, a, b in zip(self.in_sp, self.pad, self.pad_r))
+
+    def offsets(self):
+        """(flat offset index, slices into the padded input) for every kernel offset."""
+        for n, k in enumerate(itertools.product(*(range(v) for v in self.kernel))):
+            yield n, tuple(slice(k[i] * self.dilation[i],
+                                 k[i] * self.dilation[i] + self.stride[i] * (self.out_sp[i] - 1)
+                                 + 1, self.stride[i]) for i in range(2))
+
+    def crop(self):
+        return (Ellipsis,) + tuple(slice(p, p + s) for p, s in zip(self.pad, self.in_sp))
+
+
+def _padded(x, geom: PoolGeom, fill):
+    if not any(geom.pad) and not any(geom.pad_r):
+        return x
+    out = xp.full(x.shape[:-2] + geom.padded(), fill, dtype=x.dtype)
+    out[geom.crop()] = x
+    return out
+
+
+def _scatter_offsets(g, sel, geom: PoolGeom):
+    """Adjoint of reading the padded input at every kernel offset: out[offset k] += sel(k)."""
+    out = xp.zeros(g.shape[:-2] + geom.padded(), dtype=g.dtype)
+    for n, sl in geom.offsets():
+        out[(Ellipsis,) + sl] += sel(n)
+    return out[geom.crop()]
+
+
+def _low_fill(dtype):
+    return -xp.inf if dtype.kind in "fc" else xp.iinfo(dtype).min
+
+
+# ---------------------------------------------------------------------------------------
+# max_pool2d
+# ---------------------------------------------------------------------------------------
+class MaxPool2d(Primitive):
+    n_outputs = 2
+    nondiff_outputs = (1,)
+
+    def forward(self, x, geom, want_indices):
+        self.geom, self.in_shape = geom, x.shape
+        xpad = _padded(x, geom, _low_fill(x.dtype))
+        kk = math.prod(geom.kernel)
+        best = arg = None
+        for n, sl in geom.offsets():
+            v = xpad[(Ellipsis,) + sl]
+            if best is None:
+                best = v.copy()
+                arg = xp.zeros(best.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
+                continue
+            m = v > best
+            if x.dtype.kind in "fc":
+                m |= xp.isnan(v)
+            xp.copyto(best, v, where=m)
+            arg[m] = n
+        self.arg = arg
+        idx = _flat_indices(arg, geom) if want_indices else xp.zeros((0,), dtype=xp.int64)
+        return best, idx
+
+    def backward(self, g, _gi=None):
+        if STATE.enabled:
+            return _MaxScatter.apply(g, arg=self.arg, geom=self.geom)
+        return _wrap(_max_scatter_np(g._data, self.arg, self.geom))
+
+    def _release(self):
+        super()._release()
+        self.arg = None
+
+    def name(self):
+        return "MaxPool2DWithIndicesBackward0"
+
+
+def _flat_indices(arg, geom: PoolGeom):
+    kw = geom.kernel[1]
+    ki, kj = arg // kw, arg % kw
+    oh = xp.arange(geom.out_sp[0])[:, None] * geom.stride[0] - geom.pad[0]
+    ow = xp.arange(geom.out_sp[1])[None, :] * geom.stride[1] - geom.pad[1]
+    h = oh + ki.astype(xp.int64) * geom.dilation[0]
+    w = ow + kj.astype(xp.int64) * geom.dilation[1]
+    return h * geom.in_sp[1] + w
+
+
+def _max_scatter_np(g, arg, geom):
+    return _scatter_offsets(g, lambda n: xp.where(arg == n, g, 0), geom)
+
+
+def _max_gather_np(z, arg, geom):
+    zpad = _padded(z, geom, 0)
+    out = None
+    for n, sl in geom.offsets():
+        v = xp.where(arg == n, zpad[(Ellipsis,) + sl], 0)
+        out = v if out is None else out + v
+    return out
+
+
+class _MaxScatter(Primitive):
+    def forward(self, g, arg, geom):
+        self.arg, self.geom = arg, geom
+        return _max_scatter_np(g, arg, geom)
+
+    def backward(self, gg):
+        return _MaxGather.apply(gg, arg=self.arg, geom=self.geom)
+
+    def name(self):
+        return "MaxPool2DWithIndicesBackwardBackward0"
+
+
+class _MaxGather(Primitive):
+    def forward(self, z, arg, geom):
+        self.arg, self.geom = arg, geom
+        return _max_gather_np(z, arg, geom)
+
+    def backward(self, g):
+        return _MaxScatter.apply(g, arg=self.arg, geom=self.geom)
+
+    def name(self):
+        return "MaxPool2DWithIndicesBackward0"
+
+
+# ---------------------------------------------------------------------------------------
+# avg_pool2d
+# ---------------------------------------------------------------------------------------
+def _avg_divisor(geom: PoolGeom, count_include_pad, divisor_override, dtype):
+    if divisor_override:
+        return dtype.type(divisor_override)
+    per_dim = []
+    for i in range(2):
+        start = xp.arange(geom.out_sp[i]) * geom.stride[i] - geom.pad[i]
+        end = xp.minimum(start + geom.kernel[i], geom.in_sp[i] + geom.pad[i])
+        size = end - start
+        if not count_include_pad:
+            size = xp.minimum(end, geom.in_sp[i]) - xp.maximum(start, 0)
+        per_dim.append(size)
+    return (per_dim[0][:, None] * per_dim[1][None, :]).astype(dtype)
+
+
+class AvgPool2d(Primitive):
+    def forward(self, x, geom, div):
+        self.geom, self.div = geom, div
+        xpad = _padded(x, geom, 0)
+        out = None
+        for n, sl in geom.offsets():
+            v = xpad[(Ellipsis,) + sl]
+            if out is None:
+                out = v.copy()
+            else:
+                out += v
+        out /= div
+        return out
+
+    def backward(self, g):
+        return _AvgScatter.apply(g, geom=self.geom, div=self.div)
+
+    def name(self):
+        return "AvgPool2DBackward0"
+
+
+class _AvgScatter(Primitive):
+    def forward(self, g, geom, div):
+        self.geom, self.div = geom, div
+        gd = g / div
+        return _scatter_offsets(gd, lambda n: gd, geom)
+
+    def backward(self, gg):
+        return AvgPool2d.apply(gg, geom=self.geom, div=self.div)
+
+    def name(self):
+        return "AvgPool2DBackwardBackward0"
+
+
+# ---------------------------------------------------------------------------------------
+# Separable linear maps (adaptive average pooling, interpolation)
+# ---------------------------------------------------------------------------------------
+def _apply_map(x, axis, M):
+    if axis == x.ndim - 1:
+        return x @ M.T
+    y = xp.tensordot(M, x, axes=([1], [axis]))
+    return xp.ascontiguousarray(xp.moveaxis(y, 0, axis))
+
+
+class SeparableMap(Primitive):
+    """Apply ``M_d`` (out_d x in_d) along each listed axis; ``transpose`` applies ``M_d.T``.
+    Entries are ``(axis, M, idx)``; ``idx`` (nearest modes) gathers exactly instead."""
+
+    def forward(self, x, maps, transpose, grad_name):
+        self.maps, self.transpose, self.grad_name = maps, transpose, grad_name
+        for axis, M, idx in maps:
+            if transpose:
+                x = _apply_map(x, axis, M.T.astype(x.dtype, copy=False))
+            elif idx is not None:
+                x = xp.take(x, idx, axis=axis)
+            else:
+                x = _apply_map(x, axis, M.astype(x.dtype, copy=False))
+        return x
+
+    def backward(self, g):
+        return SeparableMap.apply(g, maps=self.maps, transpose=not self.transpose,
+                                  grad_name=self.grad_name)
+
+    def name(self):
+        return self.grad_name + ("BackwardBackward0" if self.transpose else "Backward0")
+
+
+def adaptive_avg_matrix(n_in: int, n_out: int):
+    o = xp.arange(n_out)
+    start = (o * n_in) // n_out
+    end = ((o + 1) * n_in + n_out - 1) // n_out
+    i = xp.arange(n_in)
+    inside = (i[None, :] >= start[:, None]) & (i[None, :] < end[:, None])
+    return inside / (end - start)[:, None]
+
+
+# ---------------------------------------------------------------------------------------
+# Adaptive max pooling: gather each (variable-size) window, padded by repeating its last
+# element, then an argmax; backward scatters through flat indices.
+# ---------------------------------------------------------------------------------------
+def _adaptive_index(n_in: int, n_out: int):
+    o = xp.arange(n_out)
+    start = (o * n_in) // n_out
+    end = ((o + 1) * n_in + n_out - 1) // n_out
+    kmax = int((end - start).max())
+    return xp.minimum(start[:, None] + xp.arange(kmax)[None, :], end[:, None] - 1)
+
+
+class AdaptiveMaxPool2d(Primitive):
+    n_outputs = 2
+    nondiff_outputs = (1,)
+
+    def forward(self, x, out_sp):
+        H, W = x.shape[-2:]
+        ih = _adaptive_index(H, out_sp[0])
+        iw = _adaptive_index(W, out_sp[1])
+        win = x[..., ih[:, :, None, None], iw[None, None, :, :]]    # (..., OH, kh, OW, kw)
+        nd = win.ndim
+        win = xp.moveaxis(win, nd - 3, nd - 2)                      # (..., OH, OW, kh, kw)
+        flat = win.reshape(win.shape[:-2] + (-1,))
+        a = xp.argmax(flat, axis=-1)
+        out = xp.take_along_axis(flat, a[..., None], axis=-1)[..., 0]
+        kw = iw.shape[1]
+        rows = ih[xp.arange(ih.shape[0])[:, None], a // kw]
+        cols = iw[xp.arange(iw.shape[0])[None, :], a % kw]
+        idx = rows * W + cols
+        self.idx, self.in_shape = idx, x.shape
+        return out, idx.astype(xp.int64, copy=False)
+
+    def backward(self, g, _gi=None):
+        return _FlatScatter.apply(g, idx=self.idx, in_shape=self.in_shape)
+
+    def name(self):
+        return "AdaptiveMaxPool2DBackward0"
+
+
+def _flat_scatter_np(g, idx, in_shape):
+    HW = in_shape[-1] * in_shape[-2]
+    B = math.prod(in_shape[:-2])
+    base = (xp.arange(B) * HW).reshape(idx.shape[:-2] + (1, 1)) if B else 0
+    out = xp.bincount((idx + base).reshape(-1), weights=g.reshape(-1), minlength=B * HW)
+    return out.astype(g.dtype, copy=False).reshape(in_shape)
+
+
+class _FlatScatter(Primitive):
+    def forward(self, g, idx, in_shape):
+        self.idx, self.in_shape = idx, in_shape
+        return _flat_scatter_np(g, idx, in_shape)
+
+    def backward(self, gg):
+        return _FlatGather.apply(gg, idx=self.idx, in_shape=self.in_shape)
+
+    def name(self):
+        return "AdaptiveMaxPool2DBackwardBackward0"
+
+
+class _FlatGather(Primitive):
+    def forward(self, z, idx, in_shape):
+        self.idx, self.in_shape = idx, in_shape
+        flat = z.reshape(z.shape[:-2] + (-1,))
+        return xp.take_along_axis(flat, idx.reshape(idx.shape[:-2] + (-1,)), axis=-1).reshape(
+            idx.shape)
+
+    def backward(self, g):
+        return _FlatScatter.apply(g, idx=self.idx, in_shape=self.in_shape)
+
+    def name(self):
+        return "AdaptiveMaxPool2DBackward0"
+
+
+# ---------------------------------------------------------------------------------------
+# Tensor-level functions
+# ---------------------------------------------------------------------------------------
+def _pair(v, name):
+    if isinstance(v, numbers.Integral):
+        return (int(v), int(v))
+    t = tuple(int(a) for a in v)
+    if len(t) == 1:
+        return t * 2
+    if len(t) != 2:
+        raise RuntimeError(f"max_pool2d: {name} must either be a single int, or a tuple of two "
+                           "ints")
+    return t
+
+
+def _out_size(n, k, p, s, d, ceil_mode):
+    eff = d * (k - 1) + 1
+    num = n + 2 * p - eff + ((s - 1) if ceil_mode else 0)
+    out = num // s + 1
+    if ceil_mode and (out - 1) * s >= n + p:
+        out -= 1
+    return out
+
+
+def _pool_geom(x, kernel_size, stride, padding, dilation, ceil_mode, what):
+    if x.dim() not in (3, 4) or any(s == 0 for s in x.shape[1:]):
+        raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+    k = _pair(kernel_size, "kernel_size")
+    s = k if stride is None or (not isinstance(stride, numbers.Integral) and len(stride) == 0) \
+        else _pair(stride, "stride")
+    p = _pair(padding, "padding")
+    d = _pair(dilation, "dilation")
+    if any(v <= 0 for v in k):
+        raise RuntimeError(f"kernel size should be greater than zero, but got kH: {k[0]} kW: "
+                           f"{k[1]}")
+    if any(v <= 0 for v in s):
+        raise RuntimeError(f"stride should be greater than zero, but got dH: {s[0]} dW: {s[1]}")
+    if any(v <= 0 for v in d):
+        raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} "
+                           f"dilationW: {d[1]}")
+    if any(pp > kk // 2 for pp, kk in zip(p, k)) or any(pp < 0 for pp in p):
+        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                           f"pad={p[0] if p[0] > k[0] // 2 else p[1]}, "
+                           f"kernel_size={k[0] if p[0] > k[0] // 2 else k[1]} and dilation="
+                           f"{d[0] if p[0] > k[0] // 2 else d[1]}" if what == "max" else
+                           f"pad should be smaller than or equal to half of kernel size, but got "
+                           f"padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")
+    H, W = x.shape[-2:]
+    out = tuple(_out_size(n, kk, pp, ss, dd, ceil_mode)
+                for n, kk, pp, ss, dd in zip((H, W), k, p, s, d))
+    if any(o < 1 for o in out):
+        C = x.shape[-3]
+        raise RuntimeError(f"Given input size: ({C}x{H}x{W}). Calculated output size: "
+                           f"({C}x{out[0]}x{out[1]}). Output size is too small")
+    pad_r = tuple(max(0, (o - 1) * ss + dd * (kk - 1) + 1 - n - pp)
+                  for o, ss, dd, kk, n, pp in zip(out, s, d, k, (H, W), p))
+    return PoolGeom(k, s, d, p, pad_r, (H, W), out)
+
+
+def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
+               ceil_mode: bool = False, return_indices: bool = False):
+    geom = _pool_geom(input, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    out, idx = MaxPool2d.apply(input, geom=geom, want_indices=return_indices)
+    return (out, idx) if return_indices else out
+
+
+def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
+               count_include_pad: bool = True, divisor_override=None) -> Tensor:
+    if input.dtype.is_floating_point is False:
+        raise RuntimeError(f'"avg_pool2d" not implemented for '
+                           f"'{input.dtype.name.capitalize()}'")
+    geom = _pool_geom(input, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    div = _avg_divisor(geom, count_include_pad, divisor_override, input._data.dtype)
+    return AvgPool2d.apply(input, geom=geom, div=div)
+
+
+def _adaptive_sizes(input, output_size, nd, name):
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{name}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(input.shape)}")
+    for i in range(1, input.dim()):
+        if input.shape[i] == 0:
+            raise RuntimeError(f"{name}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(input.shape)} with "
+                               f"dimension {i} being empty")
+    if isinstance(output_size, numbers.Integral):
+        output_size = (output_size,) * nd
+    out = tuple(input.shape[-nd + i] if o is None else int(o) for i, o in enumerate(output_size))
+    if len(out) != nd:
+        raise RuntimeError(f"{name}: output_size must be {nd}")
+    return out
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
+    out = _adaptive_sizes(input, output_size, 2, "adaptive_avg_pool2d")
+    if out == (1, 1):
+        return input.mean((-2, -1), keepdim=True)
+    H, W = input.shape[-2:]
+    nd = input.dim()
+    maps = []
+    if out[0] != H:
+        maps.append((nd - 2, adaptive_avg_matrix(H, out[0]), None))
+    if out[1] != W:
+        maps.append((nd - 1, adaptive_avg_matrix(W, out[1]), None))
+    if not maps:
+        maps.append((nd - 1, xp.eye(W), None))
+    return SeparableMap.apply(input, maps=tuple(maps), transpose=False,
+                              grad_name="AdaptiveAvgPool2D")
+
+
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+    out = _adaptive_sizes(input, output_size, 2, "adaptive_max_pool2d")
+    res, idx = AdaptiveMaxPool2d.apply(input, out_sp=out)
+    return (res, idx) if return_indices else res

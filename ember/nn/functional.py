@@ -1,0 +1,1087 @@
+"""``ember.nn.functional``: the functional forms of layers, activations and losses.
+
+Signatures, defaults, dtype rules and error messages follow torch.nn.functional. Heavy lifting
+is in the fused primitives of ``ember._ops`` (conv, pooling, normalization, nn_ops, loss,
+resize); this module validates arguments and composes the rest from Tensor ops.
+
+Differences from torch: ``embedding(..., sparse=True)`` produces a dense gradient (ember has
+no sparse tensors); ``interpolate`` has no 'bicubic' mode and no antialiasing.
+"""
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from .._backend import xp
+from .._backend import dtypes as _dt
+from .._tensor import Tensor
+from ..autograd.grad_mode import no_grad
+from .._ops import elementwise as _ew
+from .._ops import nn_ops as _nn
+from .._ops import loss as _loss
+from .._ops import conv as _conv
+from .._ops import pooling as _pool
+from .._ops import resize as _resize
+from .._ops import normalization as _norm
+from .._ops.random import default_generator
+from .._ops.creation import zeros_like, ones_like
+
+__all__ = [
+    "linear", "bilinear", "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_",
+    "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "softplus", "softsign",
+    "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "logsigmoid", "sigmoid", "tanh",
+    "softmax", "log_softmax", "softmin", "threshold", "threshold_", "prelu", "glu",
+    "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
+    "unfold", "fold", "max_pool1d", "max_pool2d", "max_pool1d_with_indices",
+    "max_pool2d_with_indices", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+    "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices", "batch_norm",
+    "layer_norm", "group_norm", "instance_norm", "dropout", "dropout1d", "dropout2d",
+    "dropout3d", "embedding", "one_hot", "pad", "interpolate", "upsample", "upsample_nearest",
+    "upsample_bilinear", "pixel_shuffle", "pixel_unshuffle", "normalize", "cosine_similarity",
+    "pairwise_distance", "scaled_dot_product_attention", "l1_loss", "mse_loss",
+    "cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+    "kl_div", "smooth_l1_loss", "huber_loss", "soft_margin_loss",
+    "multilabel_soft_margin_loss", "margin_ranking_loss", "hinge_embedding_loss",
+    "cosine_embedding_loss", "triplet_margin_loss", "poisson_nll_loss", "gaussian_nll_loss",
+]
+
+
+def _size_repr(t) -> str:
+    return repr(t.size())
+
+
+def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
+    return input._inplace_from(result) if inplace else result
+
+
+# ---------------------------------------------------------------------------------------
+# Linear
+# ---------------------------------------------------------------------------------------
+def _dtype_word(d) -> str:
+    return d.name.capitalize()
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``input @ weight.T + bias`` as one GEMM (grad_fn AddmmBackward0 for 2-D input)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.dim() == 0 or weight.dim() not in (1, 2):
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
+                           f"{input.dim()}D and {weight.dim()}D")
+    if weight.dim() == 1:
+        out = input.matmul(weight)
+        return out + bias if bias is not None else out
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_dtype_word(input.dtype)} and {_dtype_word(weight.dtype)}")
+    K = input.shape[-1]
+    if K != weight.shape[1]:
+        rows = input.numel() // K if K else math.prod(input.shape[:-1])
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{K} and "
+                           f"{weight.shape[1]}x{weight.shape[0]})")
+    if bias is not None:
+        if bias.dtype is not input.dtype:
+            raise RuntimeError(f"expected scalar type {_dtype_word(input.dtype)} but found "
+                               f"{_dtype_word(bias.dtype)}")
+        if bias.numel() != weight.shape[0] and bias.numel() != 1:
+            raise RuntimeError(f"The size of tensor a ({weight.shape[0]}) must match the size of "
+                               f"tensor b ({bias.shape[-1] if bias.dim() else 1}) at "
+                               "non-singleton dimension 1")
+        return _nn.Linear.apply(input, weight, bias)
+    return _nn.Linear.apply(input, weight)
+
+
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None
+             ) -> Tensor:
+    """``y_k = x1 @ W_k @ x2 + b_k`` over the trailing feature dims."""
+    if input1.shape[:-1] != input2.shape[:-1]:
+        raise RuntimeError(f"bilinear(): input batch dimensions do not match: got "
+                           f"{list(input1.shape[:-1])} and {list(input2.shape[:-1])}")
+    if weight.dim() != 3 or input1.shape[-1] != weight.shape[1] or \
+            input2.shape[-1] != weight.shape[2]:
+        raise RuntimeError(f"bilinear(): input{1 if input1.shape[-1] != weight.shape[1] else 2} "
+                           f"size does not match weight size: got "
+                           f"{input1.shape[-1] if input1.shape[-1] != weight.shape[1] else input2.shape[-1]}"
+                           f" but expected "
+                           f"{weight.shape[1] if input1.shape[-1] != weight.shape[1] else weight.shape[2]}")
+    from .._ops.linalg import einsum
+    out = einsum("...i,oij,...j->...o", input1, weight, input2)
+    return out + bias if bias is not None else out
+
+
+# ---------------------------------------------------------------------------------------
+# Activations
+# ---------------------------------------------------------------------------------------
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _ew.relu(input), inplace)
+
+
+def relu_(input: Tensor) -> Tensor:
+    return relu(input, inplace=True)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    return _inplace(input, _nn.Hardtanh.apply(input, lo=min_val, hi=max_val), inplace)
+
+
+def hardtanh_(input: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    return hardtanh(input, min_val, max_val, inplace=True)
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    return _inplace(input, _nn.LeakyRelu.apply(input, slope=negative_slope), inplace)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
+def _elu(input, alpha, scale, input_scale, inplace, celu=False):
+    return _inplace(input, _nn.Elu.apply(input, alpha=alpha, scale=scale,
+                                         input_scale=input_scale, celu=celu), inplace)
+
+
+def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    return _elu(input, alpha, 1.0, 1.0, inplace)
+
+
+def elu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return elu(input, alpha, inplace=True)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _elu(input, _SELU_ALPHA, _SELU_SCALE, 1.0, inplace)
+
+
+def selu_(input: Tensor) -> Tensor:
+    return selu(input, inplace=True)
+
+
+def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError")
+    return _elu(input, alpha, 1.0, 1.0 / alpha, inplace, celu=True)
+
+
+def celu_(input: Tensor, alpha: float = 1.0) -> Tensor:
+    return celu(input, alpha, inplace=True)
+
+
+def gelu(input: Tensor, approximate: str = "none") -> Tensor:
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    return _nn.Gelu.apply(input, approximate=approximate)
+
+
+def silu(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _nn.Silu.apply(input), inplace)
+
+
+def mish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _nn.Mish.apply(input), inplace)
+
+
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    return _nn.Softplus.apply(input, beta=beta, threshold=threshold)
+
+
+def softsign(input: Tensor) -> Tensor:
+    return input / (input.abs() + 1)
+
+
+def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _nn.Hardswish.apply(input), inplace)
+
+
+def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
+    return _inplace(input, _nn.Hardsigmoid.apply(input), inplace)
+
+
+def logsigmoid(input: Tensor) -> Tensor:
+    return _nn.LogSigmoid.apply(input)
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    return _ew.sigmoid(input)
+
+
+def tanh(input: Tensor) -> Tensor:
+    return _ew.tanh(input)
+
+
+def threshold(input: Tensor, threshold: float, value: float, inplace: bool = False) -> Tensor:
+    return _inplace(input, _nn.Threshold.apply(input, threshold=threshold, value=value), inplace)
+
+
+def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
+    return globals()["threshold"](input, threshold, value, inplace=True)
+
+
+def prelu(input: Tensor, weight: Tensor) -> Tensor:
+    n = weight.numel()
+    if n != 1:
+        channels = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)
+        if input.dim() == 0 or channels != n:
+            raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
+                               f"parameter numbers = {n} and channel size = {channels}.")
+    if n == 1:
+        wb_shape = (1,) * input.dim()
+    elif input.dim() >= 2:
+        wb_shape = (n,) + (1,) * (input.dim() - 2)
+    else:
+        wb_shape = (n,)
+    return _nn.Prelu.apply(input, weight, wb_shape=wb_shape)
+
+
+def glu(input: Tensor, dim: int = -1) -> Tensor:
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    if input.shape[dim] % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension "
+                           f"{dim % input.dim()} is size {input.shape[dim]}")
+    a, b = input.chunk(2, dim)
+    return a * _ew.sigmoid(b)
+
+
+def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_prep(input, dim, dtype, name, stacklevel):
+    if dim is None:
+        dim = _softmax_dim(name, input.dim(), stacklevel + 1)
+    from .._ops._util import wrap_dim
+    dim = wrap_dim(dim, input.dim())
+    if dtype is not None:
+        input = input.to(dtype)
+    return input, dim
+
+
+def _softmax_apply(cls, input, dim):
+    if input.dim() == 0:
+        return cls.apply(input.reshape(1), dim=0).reshape(())
+    return cls.apply(input, dim=dim)
+
+
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    input, dim = _softmax_prep(input, dim, dtype, "softmax", _stacklevel)
+    return _softmax_apply(_nn.Softmax, input, dim)
+
+
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    input, dim = _softmax_prep(input, dim, dtype, "softmin", _stacklevel)
+    return _softmax_apply(_nn.Softmax, -input, dim)
+
+
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None
+                ) -> Tensor:
+    input, dim = _softmax_prep(input, dim, dtype, "log_softmax", _stacklevel)
+    return _softmax_apply(_nn.LogSoftmax, input, dim)
+
+
+# ---------------------------------------------------------------------------------------
+# Convolution and pooling
+# ---------------------------------------------------------------------------------------
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    return _conv.conv_nd(1, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    return _conv.conv_nd(2, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1) -> Tensor:
+    return _conv.conv_nd(3, input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    return _conv.conv_transpose_nd(1, input, weight, bias, stride, padding, output_padding,
+                                   groups, dilation)
+
+
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    return _conv.conv_transpose_nd(2, input, weight, bias, stride, padding, output_padding,
+                                   groups, dilation)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                     dilation=1) -> Tensor:
+    return _conv.conv_transpose_nd(3, input, weight, bias, stride, padding, output_padding,
+                                   groups, dilation)
+
+
+unfold = _conv.unfold
+fold = _conv.fold
+
+
+def _single(v):
+    if isinstance(v, numbers.Integral):
+        return int(v)
+    v = tuple(v)
+    if len(v) != 1:
+        raise RuntimeError(f"expected a single int or a 1-element tuple, got {v}")
+    return int(v[0])
+
+
+def _pool1d_check(input, name):
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"{name}() Expected 2D or 3D input tensor, but got "
+                           f"{list(input.shape)}")
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return _pool.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    return _pool.max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode,
+                            return_indices)
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    _pool1d_check(input, "max_pool1d")
+    k = _single(kernel_size)
+    s = None if stride is None or (not isinstance(stride, numbers.Integral) and
+                                   len(stride) == 0) else (1, _single(stride))
+    res = _pool.max_pool2d(input.unsqueeze(-2), (1, k), s, (0, _single(padding)),
+                           (1, _single(dilation)), ceil_mode, return_indices)
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res.squeeze(-2)
+
+
+def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None) -> Tensor:
+    return _pool.avg_pool2d(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                            divisor_override)
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True) -> Tensor:
+    _pool1d_check(input, "avg_pool1d")
+    k = _single(kernel_size)
+    s = None if stride is None or (not isinstance(stride, numbers.Integral) and
+                                   len(stride) == 0) else (1, _single(stride))
+    return _pool.avg_pool2d(input.unsqueeze(-2), (1, k), s, (0, _single(padding)), ceil_mode,
+                            count_include_pad).squeeze(-2)
+
+
+adaptive_avg_pool2d = _pool.adaptive_avg_pool2d
+
+
+def adaptive_avg_pool1d(input: Tensor, output_size) -> Tensor:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"adaptive_avg_pool1d(): Expected 2D or 3D tensor, but got "
+                           f"{list(input.shape)}")
+    return _pool.adaptive_avg_pool2d(input.unsqueeze(-2), (1, _single(output_size))).squeeze(-2)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _pool.adaptive_max_pool2d(input, output_size, return_indices)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=True):
+    return _pool.adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"adaptive_max_pool1d(): Expected 2D or 3D tensor, but got "
+                           f"{list(input.shape)}")
+    res = _pool.adaptive_max_pool2d(input.unsqueeze(-2), (1, _single(output_size)),
+                                    return_indices)
+    if return_indices:
+        return res[0].squeeze(-2), res[1].squeeze(-2)
+    return res.squeeze(-2)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
+    return adaptive_max_pool1d(input, output_size, True)
+
+
+# ---------------------------------------------------------------------------------------
+# Normalization, dropout, embedding
+# ---------------------------------------------------------------------------------------
+batch_norm = _norm.batch_norm
+layer_norm = _norm.layer_norm
+group_norm = _norm.group_norm
+instance_norm = _norm.instance_norm
+
+
+def _check_p(p):
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
+def _dropout_mask(shape, p, dtype):
+    """Keep-mask scaled by 1/(1-p), drawn from ember's default generator."""
+    rng = default_generator._rng
+    u = rng.random(shape, dtype=xp.float32 if dtype == xp.float32 else xp.float64)
+    keep = u >= p
+    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
+    m = keep.astype(dtype)
+    m *= scale
+    return Tensor._wrap(m)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+            ) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p). The random
+    stream is ember's (same seed -> same mask run to run), not torch's."""
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    mask = _dropout_mask(input._data.shape, p, input._data.dtype)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def _feature_dropout(input, p, training, inplace, batched):
+    _check_p(p)
+    if not training or p == 0:
+        return input
+    x = input if batched else input.unsqueeze(0)
+    shape = x.shape[:2] + (1,) * (x.dim() - 2)
+    mask = _dropout_mask(shape, p, input._data.dtype)
+    if not batched:
+        mask = mask.squeeze(0)
+    return input.mul_(mask) if inplace else input * mask
+
+
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+              ) -> Tensor:
+    if input.dim() not in (2, 3):
+        raise RuntimeError(f"dropout1d: Expected 2D or 3D input, but received a {input.dim()}D "
+                           "input. Note that dropout1d exists to provide channel-wise dropout on "
+                           "inputs with 1 spatial dimension, a channel dimension, and an optional "
+                           "batch dimension (i.e. 2D or 3D inputs).")
+    return _feature_dropout(input, p, training, inplace, input.dim() == 3)
+
+
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+              ) -> Tensor:
+    if input.dim() not in (3, 4):
+        warnings.warn(f"dropout2d: Received a {input.dim()}-D input to dropout2d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 3D or 4D inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, input.dim() != 3)
+
+
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
+              ) -> Tensor:
+    if input.dim() not in (4, 5):
+        warnings.warn(f"dropout3d: Received a {input.dim()}-D input to dropout3d, which is "
+                      "deprecated and will result in an error in a future release. To retain "
+                      "the behavior and silence this warning, please use dropout instead. Note "
+                      "that dropout3d exists to provide channel-wise dropout on inputs with 3 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension "
+                      "(i.e. 4D or 5D inputs).", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, input.dim() != 4)
+
+
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
+              max_norm: float | None = None, norm_type: float = 2.0,
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """Look up rows of ``weight``. ``sparse=True`` is accepted but the gradient is dense
+    (ember has no sparse tensors); its values are the same."""
+    if padding_idx is not None:
+        if padding_idx > 0:
+            if padding_idx >= weight.shape[0]:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+        elif padding_idx < 0:
+            if padding_idx < -weight.shape[0]:
+                raise AssertionError("Padding_idx must be within num_embeddings")
+            padding_idx = weight.shape[0] + padding_idx
+    else:
+        padding_idx = -1
+    if not isinstance(input, Tensor) or input.dtype not in (_dt.int64, _dt.int32):
+        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
+                           "following scalar types: Long, Int; but got "
+                           f"{input.type() if isinstance(input, Tensor) else type(input)} "
+                           "instead (while checking arguments for embedding)")
+    if weight.dim() != 2:
+        raise RuntimeError("'weight' must be 2-D")
+    idx = input._data
+    V = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= V):
+        raise IndexError("index out of range in self")
+    if max_norm is not None:
+        _embedding_renorm(weight, idx, max_norm, norm_type)
+    return _nn.Embedding.apply(weight, idx=idx, padding_idx=padding_idx,
+                               scale_grad_by_freq=scale_grad_by_freq)
+
+
+def _embedding_renorm(weight, idx, max_norm, norm_type):
+    rows = xp.unique(idx)
+    w = weight._data
+    sub = w[rows]
+    norms = (xp.abs(sub) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
+    big = norms > max_norm
+    if big.any():
+        scale = (max_norm / (norms[big] + 1e-7)).astype(w.dtype)
+        w[rows[big]] = sub[big] * scale[:, None]
+        weight._version.v += 1
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    if not isinstance(tensor, Tensor) or tensor.dtype is not _dt.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    a = tensor._data
+    if num_classes == -1:
+        if a.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(a.max()) + 1
+    if a.size and a.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if a.size and a.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = (a[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    return Tensor._wrap(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Shape / resampling
+# ---------------------------------------------------------------------------------------
+pad = _resize.pad
+interpolate = _resize.interpolate
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use "
+                  "`nn.functional.interpolate` instead.", stacklevel=2)
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    if input.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)="
+                           f"{input.shape[-3]} is not divisible by {r * r}")
+    return _nn.PixelShuffle.apply(input, r=r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    if input.shape[-2] % r or input.shape[-1] % r:
+        which, n = ("height", input.shape[-2]) if input.shape[-2] % r else \
+            ("width", input.shape[-1])
+        raise RuntimeError(f"pixel_unshuffle expects {which} to be divisible by "
+                           f"downscale_factor, but input.size({-2 if which == 'height' else -1})"
+                           f"={n} is not divisible by {r}")
+    return _nn.PixelUnshuffle.apply(input, r=r)
+
+
+# ---------------------------------------------------------------------------------------
+# Distances
+# ---------------------------------------------------------------------------------------
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
+              out: Tensor | None = None) -> Tensor:
+    denom = input.norm(p, dim, keepdim=True).clamp_min(eps).expand_as(input)
+    res = input / denom
+    if out is not None:
+        out.copy_(res)
+        return out
+    return res
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """Each input is divided by its (clamped) norm first, as torch does, for stability."""
+    from .._ops.shape import broadcast_tensors
+    try:
+        a, b = broadcast_tensors(x1, x2)
+    except RuntimeError:
+        raise RuntimeError(f"The size of tensor a ({x1.shape[dim] if x1.dim() else 1}) must "
+                           f"match the size of tensor b ({x2.shape[dim] if x2.dim() else 1}) at "
+                           f"non-singleton dimension {dim % max(x1.dim(), 1)}") from None
+    n1 = a.norm(2, dim, keepdim=True).clone()
+    n2 = b.norm(2, dim, keepdim=True).clone()
+    with no_grad():
+        n1.clamp_min_(eps)
+        n2.clamp_min_(eps)
+    return ((a / n1) * (b / n2)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:
+    dim = max(x1.dim(), x2.dim()) - 1
+    return (x1 - x2 + eps).norm(p, dim, keepdim=keepdim)
+
+
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
+                                 attn_mask: Tensor | None = None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False) -> Tensor:
+    """softmax(q k^T * scale + mask) v, composed from Tensor ops (torch's reference math;
+    the grad_fn is that of the final matmul, not torch's fused kernel's)."""
+    L, S = query.shape[-2], key.shape[-2]
+    if query.shape[-1] != key.shape[-1]:
+        raise RuntimeError(f"Expected query and key to have the same embedding dimension, got "
+                           f"{query.shape[-1]} and {key.shape[-1]}")
+    scale_factor = 1 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if enable_gqa:
+        rep = query.shape[-3] // key.shape[-3]
+        key = key.repeat_interleave(rep, -3)
+        value = value.repeat_interleave(rep, -3)
+    attn = query.matmul(key.transpose(-2, -1)) * scale_factor
+    if is_causal:
+        if attn_mask is not None:
+            raise RuntimeError("_scaled_dot_product_attention: Explicit attn_mask should not be "
+                               "set when is_causal=True")
+        causal = Tensor._wrap(~xp.tril(xp.ones((L, S), dtype=bool)))
+        attn = attn.masked_fill(causal, float("-inf"))
+    if attn_mask is not None:
+        if attn_mask.dtype is _dt.bool_:
+            attn = attn.masked_fill(attn_mask.logical_not(), float("-inf"))
+        else:
+            attn = attn + attn_mask
+    attn = softmax(attn, dim=-1)
+    if dropout_p > 0.0:
+        attn = dropout(attn, dropout_p, training=True)
+    return attn.matmul(value)
+
+
+# ---------------------------------------------------------------------------------------
+# Losses
+# ---------------------------------------------------------------------------------------
+def _reduction(size_average, reduce, reduction: str) -> str:
+    if size_average is not None or reduce is not None:
+        sa = True if size_average is None else size_average
+        r = True if reduce is None else reduce
+        ret = "mean" if (sa and r) else ("sum" if r else "none")
+        warnings.warn(f"size_average and reduce args will be deprecated, please use "
+                      f"reduction='{ret}' instead.", stacklevel=3)
+        return ret
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _warn_size(input, target):
+    if target.shape != input.shape:
+        warnings.warn(f"Using a target size ({_size_repr(target)}) that is different to the input "
+                      f"size ({_size_repr(input)}). This will likely lead to incorrect results due "
+                      "to broadcasting. Please ensure they have the same size.", stacklevel=3)
+
+
+def _broadcast_pair(input, target):
+    from .._ops.shape import broadcast_shapes
+    try:
+        broadcast_shapes(input.shape, target.shape)
+    except (RuntimeError, ValueError):
+        from .._ops.shape import broadcast_tensors
+        broadcast_tensors(input, target)   # raises torch's size-mismatch message
+
+
+def _weighted(loss, weight, input, reduction):
+    if weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+    loss = loss * weight
+    if reduction == "mean":
+        return loss.sum() / weight.sum()
+    return _apply_reduction(loss, reduction)
+
+
+def _pointwise_loss(cls, input, target, reduction, weight=None, **p):
+    _warn_size(input, target)
+    _broadcast_pair(input, target)
+    if input.dtype is not target.dtype and input.dtype.is_floating_point:
+        target = target.to(_dt.promote_types(input.dtype, target.dtype))
+        if target.dtype is not input.dtype:
+            input = input.to(target.dtype)
+    if weight is not None:
+        return _weighted(cls.apply(input, target, reduction="none", **p), weight, input,
+                         reduction)
+    return cls.apply(input, target, reduction=reduction, **p)
+
+
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    return _pointwise_loss(_loss.MseLoss, input, target, reduction, weight)
+
+
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+            reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    _warn_size(input, target)
+    _broadcast_pair(input, target)
+    loss = (input - target).abs()
+    if weight is not None:
+        return _weighted(loss, weight, input, reduction)
+    return _apply_reduction(loss, reduction)
+
+
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    return _pointwise_loss(_loss.SmoothL1Loss, input, target, reduction, beta=beta)
+
+
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: float = 1.0,
+               weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(None, None, reduction)
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    return _pointwise_loss(_loss.HuberLoss, input, target, reduction, weight, delta=delta)
+
+
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    return _pointwise_loss(_loss.SoftMarginLoss, input, target, reduction)
+
+
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({_size_repr(target)}) that is different to the "
+                         f"input size ({_size_repr(input)}) is deprecated. Please ensure they "
+                         "have the same size.")
+    d = input._data
+    if d.size and ((d < 0) | (d > 1)).any():
+        raise RuntimeError("all elements of input should be between 0 and 1")
+    w = None
+    if weight is not None:
+        w = xp.broadcast_to(weight._data, input.shape).astype(d.dtype, copy=False)
+    return _loss.BinaryCrossEntropy.apply(input, target, reduction=reduction, weight=w)
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
+                                     weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean",
+                                     pos_weight: Tensor | None = None) -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({_size_repr(target)}) must be the same as input size "
+                         f"({_size_repr(input)})")
+    dt = input._data.dtype
+    w = None if weight is None else xp.broadcast_to(weight._data, input.shape).astype(dt)
+    pw = None if pos_weight is None else \
+        xp.broadcast_to(pos_weight._data, input.shape).astype(dt)
+    return _loss.BinaryCrossEntropyWithLogits.apply(input, target, reduction=reduction,
+                                                    weight=w, pos_weight=pw)
+
+
+def _class_checks(input, target, weight, name):
+    if input.dim() < 1:
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    C = input.shape[1] if input.dim() > 1 else input.shape[0]
+    if input.dim() == 1:
+        if target.dim() != 0:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+    elif input.dim() == 2:
+        if target.dim() != 1:
+            raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
+        if target.shape[0] != input.shape[0]:
+            raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                             f"batch_size ({target.shape[0]}).")
+    else:
+        expected = (input.shape[0],) + tuple(input.shape[2:])
+        if tuple(target.shape) != expected:
+            if target.dim() >= 1 and target.shape[0] != input.shape[0]:
+                raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target "
+                                 f"batch_size ({target.shape[0]}).")
+            raise RuntimeError(f"Expected target size {list(expected)}, got "
+                               f"{list(target.shape)}")
+    if target.dtype is not _dt.int64:
+        raise RuntimeError(f"expected scalar type Long but found "
+                           f"{target.dtype.name.capitalize()}")
+    if weight is not None and (weight.dim() != 1 or weight.numel() != C):
+        raise RuntimeError(f"weight tensor should be defined either for all {C} classes or no "
+                           f"classes but got weight tensor of shape: {list(weight.shape)}")
+    return C
+
+
+def _check_targets(target, C, ignore_index):
+    t = target._data
+    bad = (t != ignore_index) & ((t < 0) | (t >= C))
+    if bad.any():
+        raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+
+
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+             ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    C = _class_checks(input, target, weight, "nll_loss")
+    _check_targets(target, C, ignore_index)
+    w = None if weight is None else weight._data.astype(input._data.dtype, copy=False)
+    return _loss.NllLoss.apply(input, target=target._data, weight=w, reduction=reduction,
+                               ignore_index=ignore_index)
+
+
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                  size_average=None, ignore_index: int = -100, reduce=None,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """log_softmax + nll_loss fused into one primitive for class-index targets (grad_fn
+    NllLossBackward0, whose input is the logits directly); class-probability targets and
+    label smoothing are composed as torch composes them."""
+    reduction = _reduction(size_average, reduce, reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+    if target.dtype.is_floating_point:
+        return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
+    C = _class_checks(input, target, weight, "cross_entropy")
+    _check_targets(target, C, ignore_index)
+    if label_smoothing > 0:
+        return _cross_entropy_smoothed(input, target, weight, ignore_index, reduction,
+                                       label_smoothing, C)
+    w = None if weight is None else weight._data.astype(input._data.dtype, copy=False)
+    return _loss.CrossEntropyFused.apply(input, target=target._data, weight=w,
+                                         reduction=reduction, ignore_index=ignore_index)
+
+
+def _class_dim(input):
+    return 1 if input.dim() > 1 else 0
+
+
+def _weight_view(weight, input):
+    shape = [1] * input.dim()
+    shape[_class_dim(input)] = weight.numel()
+    return weight.view(shape)
+
+
+def _cross_entropy_probs(input, target, weight, reduction, ls):
+    if target.shape != input.shape:
+        raise RuntimeError(f"Expected target size {list(input.shape)}, got {list(target.shape)}")
+    cd = _class_dim(input)
+    C = input.shape[cd]
+    logp = log_softmax(input, cd)
+    if ls > 0:
+        target = target * (1 - ls) + ls / C
+    prod = logp * target
+    if weight is not None:
+        prod = prod * _weight_view(weight, input)
+    if reduction == "none":
+        return -prod.sum(cd)
+    if reduction == "sum":
+        return -prod.sum()
+    n = input.numel() // C if C else 0
+    return -prod.sum() / n if n else -prod.sum() * float("nan")
+
+
+def _cross_entropy_smoothed(input, target, weight, ignore_index, reduction, ls, C):
+    cd = _class_dim(input)
+    logp = log_softmax(input, cd)
+    nll = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
+    ignore = target == ignore_index
+    if weight is not None:
+        smooth = -(logp * _weight_view(weight, input)).sum(cd)
+    else:
+        smooth = -logp.sum(cd)
+    smooth = smooth.masked_fill(ignore, 0.0)
+    if reduction == "mean":
+        if weight is not None:
+            tw = Tensor._wrap(weight._data[target._data[~ignore._data]])
+            ret = smooth.sum() / tw.sum()
+        else:
+            ret = smooth.sum() / (~ignore).sum()
+    else:
+        ret = _apply_reduction(smooth, reduction)
+    return (1 - ls) * nll + ret * (ls / C)
+
+
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
+           reduction: str = "mean", log_target: bool = False) -> Tensor:
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, "mean")
+    elif reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", stacklevel=2)
+    elif reduction not in ("none", "sum", "batchmean"):
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    if log_target:
+        loss = _ew.exp(target) * (target - input)
+    else:
+        safe = _ew.where(target == 0, 1.0, target)
+        loss = target * _ew.log(safe) - target * input
+    if reduction == "batchmean":
+        out = loss.sum()
+        return out / input.shape[0] if input.dim() != 0 else out
+    return _apply_reduction(loss, reduction)
+
+
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                        size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.dim() != target.dim():
+        raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
+                           f"but got sizes: input1: {_size_repr(input1)}, input2: "
+                           f"{_size_repr(input2)}, target: {_size_repr(target)} ")
+    loss = (-target * (input1 - input2) + margin).clamp_min(0)
+    return _apply_reduction(loss, reduction)
+
+
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None,
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    zeros = zeros_like(input)
+    margin_clamp = (margin - input).clamp_min(0)
+    out_margin = _ew.where(target != 1, margin_clamp, zeros)
+    out_self = _ew.where(target != -1, input, zeros)
+    return _apply_reduction(out_margin + out_self, reduction)
+
+
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0,
+                          size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if input1.dim() != input2.dim() or input1.shape != input2.shape:
+        raise RuntimeError(f"cosine_embedding_loss: Input1 and Input2 must have the same shape, "
+                           f"but got Input1: {list(input1.shape)}, Input2: "
+                           f"{list(input2.shape)}")
+    if input1.dim() not in (1, 2):
+        raise RuntimeError(f"cosine_embedding_loss: Expected 1D or 2D input, but got "
+                           f"{input1.dim()}D")
+    td = input1.dim() - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(td)
+    m1 = (input1 * input1).sum(td) + eps
+    m2 = (input2 * input2).sum(td) + eps
+    cos = prod / (m1 * m2).sqrt()
+    zeros = zeros_like(cos)
+    pos = 1 - cos
+    neg = (cos - margin).clamp_min(0)
+    out = _ew.where(target == 1, pos, zeros) + _ew.where(target == -1, neg, zeros)
+    return _apply_reduction(out, reduction)
+
+
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin: float = 1.0,
+                        p: float = 2, eps: float = 1e-6, swap: bool = False, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    reduction = _reduction(size_average, reduce, reduction)
+    if margin <= 0:
+        raise ValueError(f"margin must be greater than 0, got {margin}")
+    nd = anchor.dim()
+    if positive.dim() != nd or negative.dim() != nd:
+        raise RuntimeError(f"The anchor, positive, and negative tensors are expected to have the "
+                           f"same number of dimensions, but got: anchor {nd}D, positive "
+                           f"{positive.dim()}D, and negative {negative.dim()}D inputs")
+    d_pos = pairwise_distance(anchor, positive, p, eps)
+    d_neg = pairwise_distance(anchor, negative, p, eps)
+    if swap:
+        d_neg = _ew.minimum(d_neg, pairwise_distance(positive, negative, p, eps))
+    loss = (margin + d_pos - d_neg).clamp_min(0)
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
+                                size_average=None, reduce=None, reduction: str = "mean"
+                                ) -> Tensor:
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    loss = -(target * logsigmoid(input) + (1 - target) * logsigmoid(-input))
+    if weight is not None:
+        loss = loss * weight
+    cd = input.dim() - 1
+    loss = loss.sum(dim=cd) / input.shape[cd]
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    return _apply_reduction(loss, reduction)
+
+
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False,
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    if size_average is not None or reduce is not None:
+        reduction = _reduction(size_average, reduce, reduction)
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not a valid value for reduction")
+    if log_input:
+        loss = _ew.exp(input) - target * input
+    else:
+        loss = input - target * _ew.log(input + eps)
+    if full:
+        safe = _ew.where(target > 1, target, ones_like(target))
+        stirling = safe * _ew.log(safe) - safe + 0.5 * _ew.log(2 * math.pi * safe)
+        loss = loss + stirling.masked_fill(target <= 1, 0)
+    return _apply_reduction(loss, reduction)
+
+
+def gaussian_nll_loss(input: Tensor, target: Tensor, var, full: bool = False,
+                      eps: float = 1e-6, reduction: str = "mean") -> Tensor:
+    if isinstance(var, (float, int)) and not isinstance(var, bool):
+        if var < 0:
+            raise ValueError("var has negative entry/entries")
+        var = var * ones_like(input)
+    elif bool((var < 0).any()):
+        raise ValueError("var has negative entry/entries")
+    if var.shape != input.shape:
+        if tuple(input.shape[:-1]) == tuple(var.shape):
+            var = var.unsqueeze(-1)
+        elif input.dim() == var.dim() and sum(
+                y for x, y in zip(input.shape, var.shape) if x != y) == 1:
+            pass
+        else:
+            raise ValueError("var is of incorrect size")
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(reduction + " is not valid")
+    var = var.clone()
+    with no_grad():
+        var.clamp_(min=eps)
+    loss = 0.5 * (_ew.log(var) + (input - target) ** 2 / var)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _apply_reduction(loss, reduction)
