@@ -934,3 +934,29 @@ def test_interrupted_module_training_resumes_bit_identically(tmp_path):
     assert first + rest == full
     for k in full_sd:
         np.testing.assert_array_equal(sd[k], full_sd[k], err_msg=k)
+
+
+def test_zip64_records_stay_aligned_and_readable(tmp_path, monkeypatch):
+    """Checkpoints over 4 GiB need zip64 headers; shrink the limit to exercise that path."""
+    monkeypatch.setattr(zipfile, "ZIP64_LIMIT", 1000)
+    obj = {"big": ember.arange(2000, dtype=ember.float32), "small": ember.ones(3)}
+    ember.save(obj, tmp_path / "z.pt")
+    monkeypatch.undo()
+    raw = (tmp_path / "z.pt").read_bytes()
+    zip64_records = []
+    with zipfile.ZipFile(tmp_path / "z.pt") as z:
+        for info in z.infolist():
+            h = info.header_offset
+            n, x = struct.unpack("<HH", raw[h + 26:h + 30])
+            assert (h + 30 + n + x) % 64 == 0
+            extra, ids = raw[h + 30 + n:h + 30 + n + x], []
+            while extra:
+                tag, size = struct.unpack("<HH", extra[:4])
+                ids.append(tag)
+                extra = extra[4 + size:]
+            if 0x0001 in ids:                     # the zip64 extended-information field
+                zip64_records.append(info.filename)
+    assert "archive/data/0" in zip64_records
+    t = torch.load(tmp_path / "z.pt", weights_only=True)
+    assert torch.equal(t["big"], torch.arange(2000, dtype=torch.float32))
+    assert ember.load(tmp_path / "z.pt")["big"].tolist() == list(range(2000))
