@@ -43,7 +43,7 @@ class Unsupported:
     def fail(self):
         raise NotImplementedError(self.message)
 
-# ---- the user's allow-list (``ember.serialization.add_safe_globals``) -------------------------
+# ---- the user's allow-list (``ember.serialization.add_safe_globals``) ------------------------
 _user_safe: list = []
 
 
@@ -117,7 +117,7 @@ def _user_allowed() -> dict:
     return out
 
 
-# ---- harmless builtins that Python's pickler emits for plain data -----------------------------
+# ---- harmless builtins that Python's pickler emits for plain data ----------------------------
 def _codecs_encode(obj, encoding="utf-8", errors="strict"):
     """``_codecs.encode`` as protocol-2 pickles use it for bytes: str -> latin-1 bytes only."""
     if type(obj) is not str or encoding not in ("latin1", "latin-1") or errors != "strict":
@@ -363,7 +363,7 @@ def _op(code: bytes):
     return deco
 
 
-# ---- framing and control ----------------------------------------------------------------------
+# ---- framing and control ---------------------------------------------------------------------
 @_op(pickle.PROTO)
 def _proto(u):
     p = u._read(1)[0]
@@ -405,7 +405,7 @@ def _dup(u):
     u._stack.append(u._stack[-1])
 
 
-# ---- constants and numbers ----------------------------------------------------------------------
+# ---- constants and numbers -------------------------------------------------------------------
 @_op(pickle.NONE)
 def _none(u):
     u._stack.append(None)
@@ -465,7 +465,7 @@ def _binfloat(u):
     u._stack.append(u._u(">d", 8))
 
 
-# ---- strings and bytes ----------------------------------------------------------------------------
+# ---- strings and bytes -----------------------------------------------------------------------
 def _py2_str(raw) -> str:
     raw = bytes(raw)
     try:
@@ -520,7 +520,7 @@ for _code, _fmt, _convert in (
     _DISPATCH[_code[0]] = _sized(_fmt, _convert)
 
 
-# ---- containers -------------------------------------------------------------------------------------
+# ---- containers ------------------------------------------------------------------------------
 @_op(pickle.EMPTY_TUPLE)
 def _empty_tuple(u):
     u._stack.append(())
@@ -645,7 +645,7 @@ def _frozenset(u):
     u._stack.append(frozenset(items))
 
 
-# ---- memo ---------------------------------------------------------------------------------------------
+# ---- memo ------------------------------------------------------------------------------------
 def _get(u, idx):
     try:
         u._stack.append(u._memo[idx])
@@ -682,7 +682,7 @@ def _memoize(u):
     u._memo[len(u._memo)] = u._stack[-1]
 
 
-# ---- globals, calls, state -----------------------------------------------------------------------------
+# ---- globals, calls, state -------------------------------------------------------------------
 @_op(pickle.GLOBAL)
 def _global(u):
     module = u._readline().decode("utf-8")

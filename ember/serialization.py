@@ -277,12 +277,13 @@ class _ZipWriter:
         self._zf.close()
 
 
-def _write_checkpoint(fh, pickled: bytes, storages) -> None:
+def _write_checkpoint(fh, pickled: bytes, storages, byteorder_record: bool = True) -> None:
     zw = _ZipWriter(fh)
     zw.write("data.pkl", pickled)
     zw.write(".format_version", b"1")
     zw.write(".storage_alignment", str(_ALIGNMENT).encode())
-    zw.write("byteorder", sys.byteorder.encode())
+    if byteorder_record:
+        zw.write("byteorder", sys.byteorder.encode())
     for ref in storages:
         zw.write(f"data/{ref.pid[2]}", ref.flat)
     zw.write("version", b"3\n")
@@ -353,7 +354,8 @@ def save(obj: object, f: FileLike, pickle_module: Any = None,
         raise NotImplementedError("ember.save writes only the zip-based format "
                                   "(_use_new_zipfile_serialization=True), which torch >= 1.6 "
                                   "reads")
-    if not isinstance(pickle_protocol, int) or not 2 <= pickle_protocol <= pickle.HIGHEST_PROTOCOL:
+    if not isinstance(pickle_protocol, int) or not 2 <= pickle_protocol <= \
+            pickle.HIGHEST_PROTOCOL:
         raise ValueError(f"pickle_protocol must be an int in [2, {pickle.HIGHEST_PROTOCOL}], "
                          f"got {pickle_protocol!r}")
     if not _is_path(f) and not hasattr(f, "write"):
@@ -366,7 +368,7 @@ def save(obj: object, f: FileLike, pickle_module: Any = None,
     pickled = buf.getvalue()
 
     def write(fh):
-        _write_checkpoint(fh, pickled, storages)
+        _write_checkpoint(fh, pickled, storages, not _disable_byteorder_record)
 
     if _is_path(f):
         _atomic_write(f, write)
@@ -549,7 +551,7 @@ class _LegacyStorages:
             pos += nbytes
 
 
-# ---- unpicklers --------------------------------------------------------------------------------
+# ---- unpicklers ------------------------------------------------------------------------------
 class _UnsafeUnpickler(pickle.Unpickler):
     """``weights_only=False``: Python's unpickler (it runs code the file names), with torch's
     globals mapped to ember's."""
@@ -617,7 +619,7 @@ class _Reader:
         return obj
 
 
-# ---- load ----------------------------------------------------------------------------------------
+# ---- load ------------------------------------------------------------------------------------
 def load(f: FileLike, map_location=None, pickle_module: Any = None, *,
          weights_only: "bool | None" = True, mmap: "bool | None" = None,
          **pickle_load_args: Any) -> Any:

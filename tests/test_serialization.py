@@ -91,7 +91,7 @@ def zip_checkpoint(pkl: bytes, records=None, prefix="archive") -> bytes:
 FOUR = {"data/0": np.arange(4, dtype=np.float32).tobytes()}
 
 
-# ---- torch -> ember ---------------------------------------------------------------------------
+# ---- torch -> ember --------------------------------------------------------------------------
 def test_torch_state_dict_loads_in_ember(tmp_path):
     m = torch_model()
     sd = m.state_dict()
@@ -168,7 +168,7 @@ def test_torch_unsupported_dtype_is_a_clear_error(tmp_path):
         ember.load(tmp_path / "u.pt")
 
 
-# ---- ember -> torch ---------------------------------------------------------------------------
+# ---- ember -> torch --------------------------------------------------------------------------
 def test_ember_state_dict_loads_in_torch(tmp_path):
     m = torch_model()
     sd = m.state_dict()
@@ -316,7 +316,7 @@ def test_mmap_load(tmp_path):
         ember.load(io.BytesIO((tmp_path / "t.pt").read_bytes()), mmap=True)
 
 
-# ---- hostile files: refused, and the payload never runs ----------------------------------------
+# ---- hostile files: refused, and the payload never runs --------------------------------------
 class Evil:
     def __init__(self, marker):
         self.marker = str(marker)
@@ -484,7 +484,7 @@ def test_weights_only_false_maps_torch_globals(tmp_path):
     assert isinstance(e["sz"], ember.Size)
 
 
-# ---- map_location ---------------------------------------------------------------------------------
+# ---- map_location ----------------------------------------------------------------------------
 def _cuda_located(tmp_path):
     """A torch checkpoint whose storage claims to live on cuda:0 (rewritten from a cpu one)."""
     buf = io.BytesIO()
@@ -526,7 +526,7 @@ def test_map_location(tmp_path):
     assert seen == ["cuda:0"]
 
 
-# ---- broken files -------------------------------------------------------------------------------
+# ---- broken files ----------------------------------------------------------------------------
 def test_truncated_and_corrupted_files(tmp_path):
     m = torch_model()
     buf = io.BytesIO()
@@ -574,7 +574,7 @@ def _zip(records):
     return buf.getvalue()
 
 
-# ---- atomic saves ----------------------------------------------------------------------------------
+# ---- atomic saves ----------------------------------------------------------------------------
 def _leftovers(d):
     return [n for n in os.listdir(d) if n.endswith(".tmp")]
 
@@ -637,7 +637,7 @@ def test_save_killed_midway_leaves_previous_checkpoint(tmp_path):
     assert caught, "the child was never killed during a write"
 
 
-# ---- RNG state, plain pickling ---------------------------------------------------------------------
+# ---- RNG state, plain pickling ---------------------------------------------------------------
 def test_rng_state_roundtrip(tmp_path):
     ember.manual_seed(123)
     ember.randn(7)
@@ -710,7 +710,7 @@ def test_mutated_files_fail_cleanly():
             pass
 
 
-# ---- training state: optimizer, scheduler, RNG --------------------------------------------------
+# ---- training state: optimizer, scheduler, RNG -----------------------------------------------
 def _mlp_run(seed, ckpt_in=None, steps=5, ckpt_out=None):
     """A tiny MLP trained with Adam + StepLR on data drawn from ember's RNG (plus a random
     dropout-style mask), so parameters, optimizer, scheduler and RNG state all matter."""
@@ -828,7 +828,7 @@ def test_safe_unpickler_reads_plain_data_at_every_protocol(protocol):
     assert type(out["od"]) is OrderedDict and type(out["ba"]) is bytearray
 
 
-# ---- real modules ------------------------------------------------------------------------------------
+# ---- real modules ----------------------------------------------------------------------------
 def ember_model():
     nn = ember.nn
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
