@@ -960,3 +960,18 @@ def test_zip64_records_stay_aligned_and_readable(tmp_path, monkeypatch):
     t = torch.load(tmp_path / "z.pt", weights_only=True)
     assert torch.equal(t["big"], torch.arange(2000, dtype=torch.float32))
     assert ember.load(tmp_path / "z.pt")["big"].tolist() == list(range(2000))
+
+
+@pytest.mark.parametrize("protocol", [2, 3, 4, 5])
+def test_pickle_protocols_both_ways(tmp_path, protocol):
+    base = torch.arange(6.).reshape(2, 3)
+    torch.save({"w": base, "v": base[:, 1], "d": torch.int8, "b": b"xy"}, tmp_path / "t.pt",
+               pickle_protocol=protocol)
+    e = ember.load(tmp_path / "t.pt")
+    assert e["v"].tolist() == [1.0, 4.0] and e["d"] is ember.int8 and e["b"] == b"xy"
+    assert np.shares_memory(e["w"].numpy(), e["v"].numpy())
+    ember.save(e, tmp_path / "e.pt", pickle_protocol=protocol)
+    assert ember.load(tmp_path / "e.pt")["v"].tolist() == [1.0, 4.0]
+    if protocol == 2:     # torch's weights_only reader implements protocol 2's opcodes only
+        assert torch.load(tmp_path / "e.pt", weights_only=True)["v"].tolist() == [1.0, 4.0]
+    assert torch.load(tmp_path / "e.pt", weights_only=False)["v"].tolist() == [1.0, 4.0]
