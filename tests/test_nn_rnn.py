@@ -17,6 +17,7 @@ from ember.nn.modules import rnn as ER
 from ember.nn.utils import rnn as EU
 from ember._ops.rnn import RecurrentLayer
 from helpers import assert_close, check_raises
+from seq_helpers import compare, load_from_torch
 
 TU = torch.nn.utils.rnn
 DT = {np.float32: (torch.float32, ember.float32), np.float64: (torch.float64, ember.float64)}
@@ -36,11 +37,6 @@ def _classes(mode):
         (torch.nn.GRU, ER.GRU, kw)
 
 
-def _to_ember(t: torch.Tensor, grad: bool = False) -> ember.Tensor:
-    e = ember.from_numpy(t.detach().numpy().copy())
-    return e.requires_grad_() if grad else e
-
-
 def make_pair(mode, np_dtype, input_size=4, hidden_size=5, **kw):
     tcls, ecls, extra = _classes(mode)
     kw = {**extra, **kw}
@@ -48,60 +44,8 @@ def make_pair(mode, np_dtype, input_size=4, hidden_size=5, **kw):
     tdt, edt = DT[np_dtype]
     tm = tcls(input_size, hidden_size, **kw).to(tdt)
     em = ecls(input_size, hidden_size, dtype=edt, **kw)
-    assert list(em.state_dict()) == list(tm.state_dict())
-    em.load_state_dict({k: _to_ember(v) for k, v in tm.state_dict().items()})
+    load_from_torch(em, tm)
     return tm, em
-
-
-def _flat(out):
-    """(output, h_n) / (output, (h_n, c_n)) / PackedSequence output -> list of tensors."""
-    res = []
-    for o in out if isinstance(out, (tuple, list)) else (out,):
-        if isinstance(o, (TU.PackedSequence, EU.PackedSequence)):
-            res.append(o.data)
-        elif isinstance(o, (tuple, list)):
-            res.extend(_flat(o))
-        else:
-            res.append(o)
-    return res
-
-
-def compare(tm, em, t_inputs, e_inputs, call=None, rtol=None, atol=None, seed=1):
-    """Forward both, compare all outputs; backprop the same random grads, compare input and
-    parameter gradients."""
-    call = call or (lambda m, *a: m(*a))
-    t_out = _flat(call(tm, *t_inputs))
-    e_out = _flat(call(em, *e_inputs))
-    assert len(t_out) == len(e_out)
-    for i, (a, b) in enumerate(zip(e_out, t_out)):
-        assert_close(a, b, rtol, atol, f"output {i}")
-    rng = np.random.default_rng(seed)
-    gs = [rng.standard_normal(tuple(o.shape)).astype(o.detach().numpy().dtype) for o in t_out]
-    t_leaves = [x for x in _leaves(t_inputs)] + list(tm.parameters())
-    e_leaves = [x for x in _leaves(e_inputs)] + list(em.parameters())
-    tg = torch.autograd.grad(t_out, t_leaves, [torch.from_numpy(g) for g in gs],
-                             allow_unused=True)
-    eg = ember.autograd.grad(e_out, e_leaves, [ember.from_numpy(g.copy()) for g in gs],
-                             allow_unused=True)
-    names = [f"input {i}" for i in range(len(_leaves(t_inputs)))] + \
-        [n for n, _ in tm.named_parameters()]
-    for name, a, b in zip(names, eg, tg):
-        if b is None:
-            assert a is None or not np.any(a.numpy()), name
-            continue
-        assert a is not None, f"no ember gradient for {name}"
-        assert_close(a, b, rtol, atol, f"grad of {name}")
-    return e_out, t_out
-
-
-def _leaves(inputs):
-    out = []
-    for x in inputs:
-        if isinstance(x, (tuple, list)):
-            out.extend(_leaves(x))
-        elif isinstance(x, (torch.Tensor, ember.Tensor)) and x.requires_grad:
-            out.append(x)
-    return out
 
 
 def _states(mode, D_L, B, H, P, rng, np_dtype, batched=True):
@@ -260,8 +204,7 @@ def test_cells(cell, np_dtype, variant):
     torch.manual_seed(0)
     tm = getattr(torch.nn, name)(4, 5, **kw).to(tdt)
     em = getattr(ER, name)(4, 5, dtype=edt, **kw)
-    assert list(em.state_dict()) == list(tm.state_dict())
-    em.load_state_dict({k: _to_ember(v) for k, v in tm.state_dict().items()})
+    load_from_torch(em, tm)
     rng = np.random.default_rng(cell)
     shape = (4,) if variant == "unbatched" else (3, 4)
     xs = [rng.standard_normal(shape).astype(np_dtype) for _ in range(3)]
@@ -312,9 +255,9 @@ def test_parameters_names_shapes_init(mode):
         [[tuple(p.shape) for p in ws] for ws in t.all_weights]
     assert repr(e) == repr(t)
     bound = 1 / np.sqrt(6)
-    for p in e.parameters():
-        a = p.detach().numpy()
-        assert a.dtype == np.float32 and np.abs(a).max() <= bound and a.std() > bound / 4
+    a = np.concatenate([p.detach().numpy().ravel() for p in e.parameters()])
+    assert a.dtype == np.float32 and np.abs(a).max() <= bound
+    assert abs(a.std() - bound / np.sqrt(3)) < 0.1 * bound     # U(-b, b) has std b/sqrt(3)
 
 
 def test_state_dict_round_trip_both_ways():

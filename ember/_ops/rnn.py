@@ -229,7 +229,7 @@ def _rnn_forward(X, h0, w_ih, w_hh, bias, relu, steps, save, S):
 # the gradients of the input-side / hidden-side pre-activations (same array except GRU).
 # ---------------------------------------------------------------------------------------
 def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
-    G, Hprev, Cprev, TC, M = S["G"], S["Hprev"], S["Cprev"], S["TC"], S["M"]
+    G, Cprev, TC, M = S["G"], S["Cprev"], S["TC"], S["M"]
     N = G.shape[0]
     H = G.shape[1] // 4
     H2, H3 = 2 * H, 3 * H
@@ -412,8 +412,7 @@ class RecurrentLayer(Primitive):
     release_attrs = ("S", "X")
 
     def backward(self, *grads):
-        saved = self.saved_inputs
-        x = saved[0]._data
+        saved = self.saved_inputs          # checks x and the weights for in-place edits
         ws = [t._data for t in saved[1:]]
         w_ih, w_hh = ws[0], ws[1]
         w_hr = ws[-1] if self.has_proj else None
