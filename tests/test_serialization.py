@@ -711,47 +711,62 @@ def test_mutated_files_fail_cleanly():
 
 
 # ---- training state: optimizer, scheduler, RNG -----------------------------------------------
-def _mlp_run(seed, ckpt_in=None, steps=5, ckpt_out=None):
-    """A tiny MLP trained with Adam + StepLR on data drawn from ember's RNG (plus a random
-    dropout-style mask), so parameters, optimizer, scheduler and RNG state all matter."""
+def _run_resumable(build, seed, steps, ckpt_in=None, ckpt_out=None):
+    """Train ``steps`` steps of ``build()`` -> (state, set_state, batch_loss, opt, sched) on
+    batches drawn from ember's RNG, optionally resuming from / saving a checkpoint of model,
+    optimizer, scheduler and RNG state. Returns the losses, final arrays and last lr."""
     ember.manual_seed(seed)
-    params = [Parameter(ember.randn(4, 8) * 0.5), Parameter(ember.zeros(8)),
-              Parameter(ember.randn(8, 1) * 0.5)]
-    opt = ember.optim.Adam(params, lr=0.01)
-    sched = ember.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+    state, set_state, batch_loss, opt, sched = build()
     if ckpt_in is not None:
         ck = ember.load(ckpt_in)
-        with ember.no_grad():
-            for p, q in zip(params, ck["params"]):
-                p.copy_(q)
+        set_state(ck["model"])
         opt.load_state_dict(ck["opt"])
         sched.load_state_dict(ck["sched"])
         ember.set_rng_state(ck["rng"])
     losses = []
     for _ in range(steps):
-        x, y = ember.randn(16, 4), ember.randn(16, 1)
-        mask = (ember.rand(16, 8) > 0.2).float()
-        w1, b1, w2 = params
-        loss = (((ember.tanh(x @ w1 + b1) * mask) @ w2 - y) ** 2).mean()
+        loss = batch_loss()
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         losses.append(loss.item())
     if ckpt_out is not None:
-        ember.save({"params": params, "opt": opt.state_dict(), "sched": sched.state_dict(),
+        ember.save({"model": state(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "rng": ember.get_rng_state()}, ckpt_out)
-    return losses, [p.detach().numpy().copy() for p in params], sched.get_last_lr()
+    final = state()
+    items = final.items() if isinstance(final, dict) else enumerate(final)
+    return losses, {k: v.detach().numpy().copy() for k, v in items}, sched.get_last_lr()
+
+
+def _mlp():
+    """A tiny MLP of bare Parameters, Adam + StepLR, with a random dropout-style mask."""
+    params = [Parameter(ember.randn(4, 8) * 0.5), Parameter(ember.zeros(8)),
+              Parameter(ember.randn(8, 1) * 0.5)]
+    opt = ember.optim.Adam(params, lr=0.01)
+    sched = ember.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+    def set_state(saved):
+        with ember.no_grad():
+            for p, q in zip(params, saved):
+                p.copy_(q)
+
+    def batch_loss():
+        x, y = ember.randn(16, 4), ember.randn(16, 1)
+        mask = (ember.rand(16, 8) > 0.2).float()
+        w1, b1, w2 = params
+        return (((ember.tanh(x @ w1 + b1) * mask) @ w2 - y) ** 2).mean()
+    return (lambda: params), set_state, batch_loss, opt, sched
 
 
 def test_interrupted_training_resumes_bit_identically(tmp_path):
-    full_losses, full_params, full_lr = _mlp_run(0, steps=10)
-    first, _, _ = _mlp_run(0, steps=4, ckpt_out=tmp_path / "ck.pt")
-    rest, params, lr = _mlp_run(77, ckpt_in=tmp_path / "ck.pt", steps=6)   # fresh objects
+    full_losses, full_params, full_lr = _run_resumable(_mlp, 0, 10)
+    first, _, _ = _run_resumable(_mlp, 0, 4, ckpt_out=tmp_path / "ck.pt")
+    rest, params, lr = _run_resumable(_mlp, 77, 6, ckpt_in=tmp_path / "ck.pt")  # fresh objects
     assert first + rest == full_losses
     assert lr == full_lr
-    for a, b in zip(params, full_params):
-        np.testing.assert_array_equal(a, b)
+    for k in full_params:
+        np.testing.assert_array_equal(params[k], full_params[k])
     # the training checkpoint is also a valid torch checkpoint
     t = torch.load(tmp_path / "ck.pt", weights_only=True)
     assert set(t["opt"]["state"]) == {0, 1, 2} and t["sched"]["last_epoch"] == 4
@@ -896,41 +911,26 @@ def test_whole_module_needs_weights_only_false(tmp_path):
                                rtol=1e-5, atol=1e-6)
 
 
-def _nn_run(seed, steps, ckpt_in=None, ckpt_out=None):
+def _convnet():
     """Conv + BatchNorm (train mode) + Dropout + SGD with momentum + MultiStepLR."""
     nn = ember.nn
-    ember.manual_seed(seed)
     model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Dropout(0.3),
                           nn.Flatten(), nn.Linear(3 * 4 * 4, 2))
     opt = ember.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True,
                           weight_decay=1e-4)
     sched = ember.optim.lr_scheduler.MultiStepLR(opt, milestones=[2, 5], gamma=0.3)
-    if ckpt_in is not None:
-        ck = ember.load(ckpt_in)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
-        ember.set_rng_state(ck["rng"])
     model.train()
-    losses = []
-    for _ in range(steps):
+
+    def batch_loss():
         x, y = ember.randn(8, 1, 6, 6), ember.randint(0, 2, (8,))
-        loss = nn.functional.cross_entropy(model(x), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        losses.append(loss.item())
-    if ckpt_out is not None:
-        ember.save({"model": model.state_dict(), "opt": opt.state_dict(),
-                    "sched": sched.state_dict(), "rng": ember.get_rng_state()}, ckpt_out)
-    return losses, {k: v.numpy().copy() for k, v in model.state_dict().items()}
+        return nn.functional.cross_entropy(model(x), y)
+    return model.state_dict, model.load_state_dict, batch_loss, opt, sched
 
 
 def test_interrupted_module_training_resumes_bit_identically(tmp_path):
-    full, full_sd = _nn_run(0, 8)
-    first, _ = _nn_run(0, 3, ckpt_out=tmp_path / "ck.pt")
-    rest, sd = _nn_run(5, 5, ckpt_in=tmp_path / "ck.pt")
+    full, full_sd, _ = _run_resumable(_convnet, 0, 8)
+    first, _, _ = _run_resumable(_convnet, 0, 3, ckpt_out=tmp_path / "ck.pt")
+    rest, sd, _ = _run_resumable(_convnet, 5, 5, ckpt_in=tmp_path / "ck.pt")
     assert first + rest == full
     for k in full_sd:
         np.testing.assert_array_equal(sd[k], full_sd[k], err_msg=k)
