@@ -474,6 +474,13 @@ def test_add_safe_globals(tmp_path):
         ember.load(tmp_path / "pt.pt")
     # weights_only=False is the explicit opt-in for arbitrary objects
     assert ember.load(tmp_path / "pt.pt", weights_only=False)["pt"].x == 1
+    # a class registered under the name a checkpoint uses for it (here called via REDUCE)
+    renamed = zip_checkpoint(b"\x80\x02" + g("old.place", "Pt") + tup(i(3), i(4)) + b"R.")
+    with pytest.raises(pickle.UnpicklingError, match="old.place.Pt"):
+        ember.load(io.BytesIO(renamed))
+    with es.safe_globals([(Point, "old.place.Pt")]):
+        pt = ember.load(io.BytesIO(renamed))
+    assert isinstance(pt, Point) and (pt.x, pt.y) == (3, 4)
 
 
 def test_weights_only_false_maps_torch_globals(tmp_path):
