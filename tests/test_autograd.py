@@ -825,9 +825,10 @@ def _anomaly(M, make, **kw):
 
 @pytest.mark.parametrize("make", [
     lambda M, x: x / x,
+    lambda M, x: (x / M.zeros(1)) * 0,        # "DivBackward0 ... in its 0th output"
     lambda M, x: x.sqrt() * 0,
     lambda M, x: (x * 0).log() * 0,
-], ids=["div", "sqrt", "log"])
+], ids=["div", "div_0th", "sqrt", "log"])
 def test_detect_anomaly_names_op(make):
     same(lambda M: _anomaly(M, make))
 
