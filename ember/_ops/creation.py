@@ -6,7 +6,8 @@ import numbers
 
 from .._backend import xp, canonical_device
 from .._backend import dtypes as _dt
-from .._tensor import Tensor, Size
+from .._tensor import Tensor, Size, _leaf_inplace_check
+from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from ._util import parse_size, ToDtype
 
@@ -61,29 +62,47 @@ def _array_from_data(data, dtype: _dt.dtype | None) -> "xp.ndarray":
 
 
 def _unwrap_nested(data):
+    """Nested lists for NumPy; a tensor inside a list is a scalar, as in torch."""
     if isinstance(data, Tensor):
-        return data._data
+        if data._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return data._data.reshape(())
     if isinstance(data, (list, tuple)):
         return [_unwrap_nested(v) for v in data]
     return data
 
 
+def _seq_len(v):
+    if isinstance(v, (list, tuple)):
+        return len(v)
+    if isinstance(v, _ndarray) and v.ndim:
+        return v.shape[0]
+    return None
+
+
 def _check_nested(data, depth=0):
-    """Reject ragged nested sequences with torch's message."""
+    """Reject ragged nested sequences with torch's exceptions."""
     if not isinstance(data, (list, tuple)) or not data:
         return
-    first = data[0]
-    first_len = len(first) if isinstance(first, (list, tuple)) else None
+    first_len = _seq_len(data[0])
     for v in data:
-        vl = len(v) if isinstance(v, (list, tuple)) else None
-        if vl != first_len:
-            raise ValueError(f"expected sequence of length {first_len} at dim {depth + 1} (got "
-                             f"{vl})")
         if isinstance(v, str):
             raise TypeError("new(): invalid data type 'str'")
+        vl = _seq_len(v)
+        if vl == first_len:
+            continue
+        if vl is None:
+            raise TypeError("not a sequence")
+        if first_len is None:
+            if _infer_dtype(data[0]).is_floating_point:
+                raise TypeError(f"must be real number, not {type(v).__name__}")
+            raise TypeError(f"'{type(v).__name__}' object cannot be interpreted as an integer")
+        raise ValueError(f"expected sequence of length {first_len} at dim {depth + 1} (got "
+                         f"{vl})")
     if first_len is not None:
         for v in data:
-            _check_nested(v, depth + 1)
+            if isinstance(v, (list, tuple)):
+                _check_nested(v, depth + 1)
 
 
 def _finish(arr, requires_grad: bool, device=None) -> Tensor:
@@ -124,31 +143,44 @@ def from_numpy(ndarray) -> Tensor:
     """A tensor sharing memory with ``ndarray``."""
     if not isinstance(ndarray, _ndarray):
         raise TypeError(f"expected np.ndarray (got {type(ndarray).__name__})")
-    _dt.from_numpy_dtype(ndarray.dtype)
+    try:
+        _dt.from_numpy_dtype(ndarray.dtype)
+    except TypeError:
+        raise TypeError(f"can't convert np.ndarray of type numpy.{ndarray.dtype.type.__name__}. "
+                        "The only supported types are: float64, float32, float16, complex64, "
+                        "complex128, int64, int32, int16, int8, uint8, and bool.") from None
     if not ndarray.dtype.isnative:
         raise ValueError("given numpy array has byte order different from the native byte order. "
                          "Conversion between byte orders is currently not supported.")
     return Tensor._wrap(ndarray)
 
 
-def _factory(fill):
+def _factory(fill, name):
     def make(*size, out=None, dtype=None, layout=None, device=None, requires_grad=False,
              pin_memory=False, memory_format=None):
-        shape = parse_size(size)
+        try:
+            shape = parse_size(size)
+        except RuntimeError:
+            if name == "zeros":
+                raise RuntimeError("zeros: Dimension size must be non-negative.") from None
+            raise
         npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _dt.default_float_np()
         return _finish(fill(shape, npd), requires_grad, device)
     return make
 
 
-zeros = _factory(lambda s, d: xp.zeros(s, dtype=d))
-ones = _factory(lambda s, d: xp.ones(s, dtype=d))
-empty = _factory(lambda s, d: xp.zeros(s, dtype=d))
+zeros = _factory(lambda s, d: xp.zeros(s, dtype=d), "zeros")
+ones = _factory(lambda s, d: xp.ones(s, dtype=d), "ones")
+empty = _factory(lambda s, d: xp.zeros(s, dtype=d), "empty")
 zeros.__name__, ones.__name__, empty.__name__ = "zeros", "ones", "empty"
 
 
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
-    shape = parse_size((size,) if not isinstance(size, (tuple, list, Size)) else (tuple(size),))
+    if not isinstance(size, (tuple, list, Size)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    shape = parse_size((tuple(size),))
     if dtype is None:
         if isinstance(fill_value, Tensor):
             fill_value = fill_value.item()
@@ -158,46 +190,100 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
 
 
 def _like(fill):
+    """``*_like`` factories keep the input's memory layout (torch's preserve_format)."""
     def make(input, *, dtype=None, layout=None, device=None, requires_grad=False,
              memory_format=None):
         npd = _dt.to_numpy_dtype(dtype) if dtype is not None else input._data.dtype
-        return _finish(fill(input._data.shape, npd), requires_grad, device)
+        return _finish(fill(input._data, npd), requires_grad, device)
     return make
 
 
-zeros_like = _like(lambda s, d: xp.zeros(s, dtype=d))
-ones_like = _like(lambda s, d: xp.ones(s, dtype=d))
-empty_like = _like(lambda s, d: xp.zeros(s, dtype=d))
+zeros_like = _like(lambda a, d: xp.zeros_like(a, dtype=d))
+ones_like = _like(lambda a, d: xp.ones_like(a, dtype=d))
+empty_like = _like(lambda a, d: xp.zeros_like(a, dtype=d))
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
     npd = _dt.to_numpy_dtype(dtype) if dtype is not None else input._data.dtype
-    return _finish(xp.full(input._data.shape, fill_value, dtype=npd), requires_grad, device)
+    return _finish(xp.full_like(input._data, fill_value, dtype=npd), requires_grad, device)
 
 
 def _num(v):
     return v.item() if isinstance(v, Tensor) else v
 
 
+def _two_sum(a, b):
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _fma(a, b, c):
+    """``a * b + c`` rounded once, as an FMA instruction does, for float64 arrays: the exact
+    product (Dekker's splitting) and sum as unevaluated pairs, with a halfway result resolved
+    by the remaining error so the rounding is correct even at ties."""
+    p = a * b
+    t = 134217729.0 * a
+    ah = t - (t - a)
+    al = a - ah
+    t = 134217729.0 * b
+    bh = t - (t - b)
+    bl = b - bh
+    ep = ((ah * bh - p) + ah * bl + al * bh) + al * bl     # p + ep == a * b exactly
+    s, es = _two_sum(p, c)
+    t, et = _two_sum(ep, es)
+    r, er = _two_sum(s, t)                                   # true value: r + er + et
+    toward = xp.nextafter(r, xp.where(er > 0, xp.inf, -xp.inf))
+    tie = (er != 0) & (2 * xp.abs(er) == xp.abs(toward - r))
+    return xp.where(tie & (et != 0) & ((et > 0) == (er > 0)), toward, r)
+
+
+def _float_arange(start: float, step: float, n: int, npd):
+    """torch's CPU arange for float dtypes, bit for bit: in blocks of one 32-byte vector, each
+    block starts at ``start + step * i`` (double, fused multiply-add, rounded to the dtype)
+    and steps from there (double FMA again); the tail past the last pair of vectors is
+    ``start + step * i``. (Exact up to 32768 elements, where torch starts splitting work
+    between threads.)"""
+    i = xp.arange(n, dtype=xp.float64)
+    v = 32 // npd.itemsize
+    n_vec = n // (2 * v) * (2 * v)
+    j = i % v
+    full_step = xp.full(n, step)
+    base = _fma(full_step, i - j, xp.full(n, start)).astype(npd).astype(xp.float64)
+    vec = _fma(full_step, j, base)
+    tail = _fma(full_step, i, xp.full(n, start))
+    return xp.where(i < n_vec, vec, tail).astype(npd)
+
+
 def arange(start, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False, pin_memory=False):
+           requires_grad=False, pin_memory=False) -> Tensor:
+    """Values from ``start`` to ``end`` (exclusive) by ``step``. Float results round as
+    torch's vectorized CPU kernel does (exact for lengths up to 32768)."""
     start, end, step = _num(start), _num(end), _num(step)
     if end is None:
         start, end = 0, start
-    if step == 0:
-        raise RuntimeError("step must be nonzero")
-    if (end - start) / step < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
         dtype = _dt.get_default_dtype() if is_float else _dt.int64
     npd = _dt.to_numpy_dtype(dtype)
-    n = max(0, math.ceil((end - start) / step))
-    if npd.kind in "iub":
-        arr = (start + step * xp.arange(n, dtype=xp.int64)).astype(npd)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if npd == xp.int64:         # torch sizes int64 ranges in integers, from truncated bounds
+        start, end, step = int(start), int(end), int(step)
+        if step == 0:
+            raise ValueError("step must be nonzero")
+    if (end - start) / step < 0:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if npd == xp.int64:
+        n = -(-(end - start + step - (step > 0) + (step < 0)) // step)
     else:
-        arr = (start + step * xp.arange(n, dtype=xp.float64)).astype(npd)
+        n = math.ceil((end - start) / step)
+    n = max(0, n)
+    if npd.kind in "iub":       # other integer dtypes: values from the truncated start/step
+        arr = (int(start) + int(step) * xp.arange(n, dtype=xp.int64)).astype(npd)
+    else:
+        arr = _float_arange(float(start), float(step), n, npd)
     return _finish(arr, requires_grad, device)
 
 
@@ -210,22 +296,50 @@ def range_(start=0, end=None, step=1, *, dtype=None, device=None, requires_grad=
                    device)
 
 
+def _round_sum(p, c, npd):
+    """``p + c`` (float64 arrays/scalars) rounded once to the narrower float ``npd``: the
+    float64 sum is rounded, and a float64 result exactly halfway between two ``npd`` values
+    is resolved by the rounding error of the float64 sum (no double-rounding)."""
+    hi = p + c
+    bb = hi - p
+    err = (p - (hi - bb)) + (c - bb)
+    r = hi.astype(npd)
+    diff = hi - r.astype(xp.float64)
+    toward = xp.nextafter(r, xp.where(diff > 0, xp.inf, -xp.inf).astype(npd))
+    tie = (diff != 0) & (2 * xp.abs(diff) == xp.abs(toward.astype(xp.float64) - r))
+    fix = tie & (err != 0) & ((err > 0) == (diff > 0))
+    return xp.where(fix, toward, r)
+
+
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+             requires_grad=False) -> Tensor:
+    """``steps`` values from ``start`` to ``end``: the first half counted up from ``start``,
+    the second down from ``end``, in the dtype's precision with fused multiply-adds, as
+    torch's CPU kernel does (bit-identical results)."""
     start, end = _num(start), _num(end)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _dt.default_float_np()
-    if steps == 1:
-        arr = xp.asarray([start], dtype=xp.float64)
+    i = xp.arange(steps)
+    half = steps // 2
+    if npd.kind in "iub":
+        start, end = int(start), int(end)
+        step = (end - start) / (steps - 1) if steps > 1 else 0.0
+        arr = xp.trunc(xp.where(i < half, start + step * i, end - step * (steps - 1 - i)))
+    elif steps == 1:
+        arr = xp.asarray([start])
     else:
-        # torch computes from both ends to stay symmetric
-        i = xp.arange(steps, dtype=xp.float64)
-        stepv = (end - start) / (steps - 1) if steps > 1 else 0.0
-        half = steps // 2
-        arr = xp.where(i < half, start + stepv * i, end - stepv * (steps - 1 - i))
-    if npd.kind in "iu":
-        arr = xp.trunc(arr)
+        s, e = npd.type(start), npd.type(end)
+        step = (e - s) / npd.type(steps - 1)
+        up, down = i.astype(xp.float64), (steps - 1 - i).astype(xp.float64)
+        s64, e64, st64 = float(s), float(e), float(step)
+        if npd == xp.float64:
+            lo = _fma(xp.full(steps, st64), up, xp.full(steps, s64))
+            hi = _fma(xp.full(steps, -st64), down, xp.full(steps, e64))
+        else:   # a float32/16 product is exact in float64; round the exact sum once
+            lo = _round_sum(st64 * up, s64, npd)
+            hi = _round_sum(-st64 * down, e64, npd)
+        arr = xp.where(i < half, lo, hi)
     return _finish(arr.astype(npd), requires_grad, device)
 
 
@@ -238,8 +352,10 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False,
         pin_memory=False):
     npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _dt.default_float_np()
-    if n < 0 or (m is not None and m < 0):
+    if n < 0:
         raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     return _finish(xp.eye(n, m if m is not None else n, dtype=npd), requires_grad, device)
 
 
@@ -278,23 +394,33 @@ def _to(self, *args, **kwargs):
     dtype = kwargs.get("dtype")
     device = kwargs.get("device")
     copy = kwargs.get("copy", False)
-    for a in args:
-        if isinstance(a, _dt.dtype):
-            dtype = a
-        elif isinstance(a, Tensor):
-            dtype = a.dtype
-        elif isinstance(a, (str,)) or type(a).__name__ == "device" or isinstance(a, int):
-            device = a
-        elif a is None:
-            pass
-        else:
-            raise TypeError(f"to() received an invalid combination of arguments - got "
-                            f"({type(a).__name__})")
+    rest = list(args)
+    if rest and isinstance(rest[0], Tensor):
+        dtype = rest.pop(0).dtype
+    elif rest and isinstance(rest[0], _dt.dtype):
+        dtype = rest.pop(0)
+    elif rest and (rest[0] is None or isinstance(rest[0], (str, int, _device_type()))) \
+            and not isinstance(rest[0], bool):
+        device = rest.pop(0)
+        if rest and (isinstance(rest[0], _dt.dtype) or rest[0] is None):
+            dtype = rest.pop(0) if rest[0] is not None else dtype
+    if len(rest) > 2 or not all(isinstance(a, bool) for a in rest):
+        raise TypeError(f"to() received an invalid combination of arguments - got "
+                        f"({', '.join(type(a).__name__ for a in args)}), but expected one of: "
+                        "(device, dtype, non_blocking, copy), (dtype, non_blocking, copy), "
+                        "(Tensor, non_blocking, copy)")
+    if len(rest) == 2:
+        copy = rest[1]
     if device is not None:
         canonical_device(device)
     if dtype is None or _dt.to_numpy_dtype(dtype) == self._data.dtype:
         return self.clone() if copy else self
     return ToDtype.apply(self, dtype=_dt.to_numpy_dtype(dtype))
+
+
+def _device_type():
+    from .._backend import device
+    return device
 
 
 _TYPE_NAMES = {
@@ -324,6 +450,8 @@ def _caster(d):
 
 
 def _copy_(self, src, non_blocking=False):
+    """Copy ``src`` (broadcast, cast) into ``self`` in place; inside a graph ``self``'s old
+    value gets a zero gradient and ``src`` the copied one (torch's CopyBackwards)."""
     if not isinstance(src, Tensor):
         src = tensor(src)
     try:
@@ -331,16 +459,15 @@ def _copy_(self, src, non_blocking=False):
     except ValueError:
         shape = None
     if shape != self._data.shape:
-        raise RuntimeError(f"The size of tensor a ({self._data.shape[-1] if self._data.ndim else 1}"
-                           f") must match the size of tensor b ({src._data.shape[-1]}) at "
-                           "non-singleton dimension 0")
+        if shape is not None:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                               f"broadcast shape {list(shape)}")
+        from .indexing import _size_mismatch
+        _size_mismatch(self._data.shape, src._data.shape)
     if STATE.enabled and (src._requires_grad or self._requires_grad):
-        from ._util import cast_arg, ExpandTo
-        res = cast_arg(src, self.dtype)
-        if res._data.shape != self._data.shape:
-            res = ExpandTo.apply(res, shape=self._data.shape)
-        res = _CopyFrom.apply(self, res)
-        return self._inplace_from(res)
+        from .indexing import CopyInto
+        return self._inplace_from(CopyInto.apply(self, src))
+    _leaf_inplace_check(self)
     if not self._data.flags.writeable:
         raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
                            "refers to a single memory location. Please clone() the tensor before "
@@ -350,50 +477,52 @@ def _copy_(self, src, non_blocking=False):
     return self
 
 
-from ..autograd.function import Primitive  # noqa: E402
-
-
-class _CopyFrom(Primitive):
-    def forward(self, dst, src):
-        return src.copy()
-
-    def backward(self, g):
-        return g * 0, g
-
-    def name(self):
-        return "CopyBackwards"
-
-
 def _fill_(self, value):
+    """Fill in place with a number or a 0-d tensor (which may require grad)."""
     if isinstance(value, Tensor):
         if value._data.ndim != 0:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
                                f"{value._data.ndim} dimensions.")
-        if STATE.enabled and value._requires_grad:
-            return _copy_(self, value.expand(self.shape))
+        if STATE.enabled and (value._requires_grad or self._requires_grad):
+            return self._inplace_from(_Fill.apply(self, value, nm="FillBackward3"))
         value = value.item()
-    from .._tensor import _leaf_inplace_check
+    return _fill_number(self, value, "FillBackward2")
+
+
+def _fill_number(self, value, nm):
     _leaf_inplace_check(self)
     if STATE.enabled and self._requires_grad:
-        return self._inplace_from(_FillLike.apply(self, value=value))
+        return self._inplace_from(_Fill.apply(self, value, nm=nm))
+    if not self._data.flags.writeable:
+        raise RuntimeError("unsupported operation: more than one element of the written-to tensor "
+                           "refers to a single memory location. Please clone() the tensor before "
+                           "performing the operation.")
     self._data[...] = value
     self._version.v += 1
     return self
 
 
-class _FillLike(Primitive):
-    def forward(self, x, value):
+class _Fill(Primitive):
+    """``x`` filled with ``value``: ``x`` gets a zero gradient, a tensor ``value`` the sum."""
+
+    def forward(self, x, value, nm):
+        self.meta, self.nm = (x.shape, x.dtype), nm
+        self.vmeta = (value.shape, value.dtype) if isinstance(value, _ndarray) else None
         return xp.full(x.shape, value, dtype=x.dtype)
 
     def backward(self, g):
-        return g * 0
+        gx = Tensor._wrap(xp.zeros(*self.meta)) if self.needs_input_grad[0] else None
+        gv = None
+        if self.vmeta is not None and self.needs_input_grad[1]:
+            gv = g.sum().to(_dt.from_numpy_dtype(self.vmeta[1]))
+        return gx, gv
 
     def name(self):
-        return "FillBackward0"
+        return self.nm
 
 
 def _zero_(self):
-    return _fill_(self, 0)
+    return _fill_number(self, 0, "ZeroBackward0")
 
 
 def _new_factory(fn):
