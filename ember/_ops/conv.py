@@ -297,16 +297,13 @@ def _same_pad(kernel, dilation):
 
 
 def _check_dtypes(input, weight, bias):
-    if input.dtype is not weight.dtype:
-        if bias is not None:
-            raise RuntimeError(f"Input type ({input.dtype.name.replace('float32', 'float')}) and "
-                               f"bias type ({bias.dtype.name.replace('float32', 'float')}) "
-                               "should be the same")
-        raise RuntimeError(f"expected scalar type {input.dtype.name.capitalize()} but found "
-                           f"{weight.dtype.name.capitalize()}")
+    from .nn_ops import scalar_name
     if bias is not None and bias.dtype is not input.dtype:
-        raise RuntimeError(f"Input type ({input.dtype.name}) and bias type ({bias.dtype.name}) "
-                           "should be the same")
+        raise RuntimeError(f"Input type ({scalar_name(input.dtype).lower()}) and bias type "
+                           f"({scalar_name(bias.dtype).lower()}) should be the same")
+    if input.dtype is not weight.dtype:
+        raise RuntimeError(f"Input type ({scalar_name(input.dtype).lower()}) and weight type "
+                           f"({scalar_name(weight.dtype).lower()}) should be the same")
 
 
 def _conv_common(nd, input, weight, bias, transposed):
@@ -356,7 +353,7 @@ def conv_nd(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, 
         raise RuntimeError("non-positive groups is not supported")
     if O % groups != 0:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
-                           f"at dimension 0, but got weight of size {_shape_list(weight.shape)} "
+                           f"at dimension 0, but got weight of size [{_shape_list(weight.shape)}] "
                            "instead")
     if x.shape[1] != Cg * groups:
         raise RuntimeError(f"Given groups={groups}, weight of size {_shape_list(weight.shape)}, "
@@ -459,9 +456,13 @@ def _fold_geom(kernel_size, dilation, padding, stride, in_sp, what):
 
 def unfold(input: Tensor, kernel_size, dilation=1, padding=0, stride=1) -> Tensor:
     """Extract sliding local blocks: (N, C, H, W) -> (N, C*kh*kw, L) (im2col)."""
-    if input.dim() not in (3, 4):
-        raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported "
-                                  f"(got {input.dim()}D)")
+    if input.dim() < 3:
+        raise IndexError(f"Dimension out of range (expected to be in range of "
+                         f"[{-max(input.dim(), 1)}, {max(input.dim(), 1) - 1}], but got 2)")
+    if input.dim() > 4:
+        raise RuntimeError(f"Expected 3D or 4D (batch mode) tensor with possibly 0 batch size "
+                           f"and other non-zero dimensions for input, but got: "
+                           f"{list(input.shape)}")
     unbatched = input.dim() == 3
     x = input.unsqueeze(0) if unbatched else input
     geom = _fold_geom(kernel_size, dilation, padding, stride, tuple(x.shape[2:]), "im2col")

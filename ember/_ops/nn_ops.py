@@ -12,7 +12,7 @@ import math
 
 from .._backend import xp
 from .._backend import dtypes as _dt
-from .._tensor import Tensor
+from .._tensor import Tensor, _SCALAR_TYPE
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from . import elementwise as _ew
@@ -56,10 +56,15 @@ class _EM:
         return _ew.where(c, a, b)
 
 
+def scalar_name(dtype) -> str:
+    """torch's ScalarType name of an ember dtype (Float, Double, Long...)."""
+    return _SCALAR_TYPE.get(dtype.name, dtype.name.capitalize())
+
+
 def _check_float(x, kernel):
     if x.dtype.kind not in "fc":
-        raise RuntimeError(f'"{kernel}" not implemented for '
-                           f"'{_dt._BY_NP[x.dtype].name.capitalize()}'")
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{scalar_name(_dt._BY_NP[x.dtype])}'")
 
 
 # ---------------------------------------------------------------------------------------
@@ -74,13 +79,15 @@ class _Smooth(Primitive):
     def forward(self, x, **p):
         _check_float(x, self.kernel)
         self.p = p
-        return self.f(x, **p)
+        with xp.errstate(over="ignore"):      # exp overflow saturates, as in torch
+            return self.f(x, **p)
 
     def backward(self, g):
         x, = self.saved_inputs
         if STATE.enabled:
             return g * self.d(x, _EM, **self.p)
-        return _wrap(g._data * self.d(x._data, _NP, **self.p))
+        with xp.errstate(over="ignore", invalid="ignore"):
+            return _wrap(g._data * self.d(x._data, _NP, **self.p))
 
     def name(self):
         return self.grad_name
@@ -91,9 +98,7 @@ class Elu(_Smooth):
 
     @staticmethod
     def f(x, alpha, scale, input_scale, celu=False):
-        with xp.errstate(over="ignore"):
-            neg = xp.expm1(x * input_scale) * (alpha * scale)
-        return xp.where(x > 0, x * scale, neg)
+        return xp.where(x > 0, x * scale, xp.expm1(x * input_scale) * (alpha * scale))
 
     @staticmethod
     def d(x, M, alpha, scale, input_scale, celu=False):
@@ -188,7 +193,7 @@ class Hardswish(_Smooth):
 
     @staticmethod
     def d(x, M):
-        return M.where(x < -3, 0.0, M.where(x <= 3, x / 3 + 0.5, 1.0))
+        return M.where(x <= -3, 0.0, M.where(x < 3, x / 3 + 0.5, 1.0))
 
 
 class _Masked(Primitive):
@@ -285,7 +290,7 @@ class Softmax(Primitive):
     save_output = True
 
     def forward(self, x, dim):
-        _check_float(x, "softmax_lastdim_kernel_impl")
+        _check_float(x, "softmax_kernel_impl")
         self.dim = dim
         if x.size == 0:
             return x.copy()
@@ -314,7 +319,7 @@ class LogSoftmax(Primitive):
     save_output = True
 
     def forward(self, x, dim):
-        _check_float(x, "log_softmax_lastdim_kernel_impl")
+        _check_float(x, "log_softmax_kernel_impl")
         self.dim = dim
         if x.size == 0:
             return x.copy()

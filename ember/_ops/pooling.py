@@ -341,7 +341,7 @@ def _out_size(n, k, p, s, d, ceil_mode):
     return out
 
 
-def _pool_geom(x, kernel_size, stride, padding, dilation, ceil_mode, what):
+def _pool_geom(x, kernel_size, stride, padding, dilation, ceil_mode):
     if x.dim() not in (3, 4) or any(s == 0 for s in x.shape[1:]):
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     k = _pair(kernel_size, "kernel_size")
@@ -357,13 +357,10 @@ def _pool_geom(x, kernel_size, stride, padding, dilation, ceil_mode, what):
     if any(v <= 0 for v in d):
         raise RuntimeError(f"dilation should be greater than zero, but got dilationH: {d[0]} "
                            f"dilationW: {d[1]}")
-    if any(pp > kk // 2 for pp, kk in zip(p, k)) or any(pp < 0 for pp in p):
-        raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
-                           f"pad={p[0] if p[0] > k[0] // 2 else p[1]}, "
-                           f"kernel_size={k[0] if p[0] > k[0] // 2 else k[1]} and dilation="
-                           f"{d[0] if p[0] > k[0] // 2 else d[1]}" if what == "max" else
-                           f"pad should be smaller than or equal to half of kernel size, but got "
-                           f"padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, kH = {k[0]}")
+    for pp, kk, dd in zip(p, k, d):
+        if pp < 0 or pp > kk // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
     H, W = x.shape[-2:]
     out = tuple(_out_size(n, kk, pp, ss, dd, ceil_mode)
                 for n, kk, pp, ss, dd in zip((H, W), k, p, s, d))
@@ -378,7 +375,7 @@ def _pool_geom(x, kernel_size, stride, padding, dilation, ceil_mode, what):
 
 def max_pool2d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
                ceil_mode: bool = False, return_indices: bool = False):
-    geom = _pool_geom(input, kernel_size, stride, padding, dilation, ceil_mode, "max")
+    geom = _pool_geom(input, kernel_size, stride, padding, dilation, ceil_mode)
     out, idx = MaxPool2d.apply(input, geom=geom, want_indices=return_indices)
     return (out, idx) if return_indices else out
 
@@ -388,7 +385,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     if input.dtype.is_floating_point is False:
         raise RuntimeError(f'"avg_pool2d" not implemented for '
                            f"'{input.dtype.name.capitalize()}'")
-    geom = _pool_geom(input, kernel_size, stride, padding, 1, ceil_mode, "avg")
+    geom = _pool_geom(input, kernel_size, stride, padding, 1, ceil_mode)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     div = _avg_divisor(geom, count_include_pad, divisor_override, input._data.dtype)

@@ -59,8 +59,7 @@ def _inplace(input: Tensor, result: Tensor, inplace: bool) -> Tensor:
 # ---------------------------------------------------------------------------------------
 # Linear
 # ---------------------------------------------------------------------------------------
-def _dtype_word(d) -> str:
-    return d.name.capitalize()
+_dtype_word = _nn.scalar_name
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -234,8 +233,8 @@ def threshold_(input: Tensor, threshold: float, value: float) -> Tensor:
 def prelu(input: Tensor, weight: Tensor) -> Tensor:
     n = weight.numel()
     if n != 1:
-        channels = input.shape[1] if input.dim() >= 2 else (input.shape[0] if input.dim() else 1)
-        if input.dim() == 0 or channels != n:
+        channels = input.shape[1] if input.dim() >= 2 else 1
+        if channels != n:
             raise RuntimeError(f"Mismatch of parameter numbers and input channel size. Found "
                                f"parameter numbers = {n} and channel size = {channels}.")
     if n == 1:
