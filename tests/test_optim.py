@@ -276,18 +276,20 @@ def test_lbfgs_rejects_groups_and_unknown_line_search():
 # ---------------------------------------------------------------------------------------
 # SparseAdam on embedding-style row gradients
 # ---------------------------------------------------------------------------------------
-def test_sparse_adam_matches_torch_sparse_embedding():
+@pytest.mark.parametrize("kw", [dict(lr=0.05, betas=(0.8, 0.95)),
+                                dict(lr=0.02, eps=1e-6, maximize=True)])
+def test_sparse_adam_matches_torch_sparse_embedding(kw):
     rng = np.random.default_rng(5)
     w0 = rng.standard_normal((10, 3))
-    batches = [rng.integers(0, 6, size=5) for _ in range(30)]   # rows 6..9 never used
+    batches = [rng.integers(0, 6, size=5) for _ in range(50)]   # rows 6..9 never used
     target = rng.standard_normal(3)
 
     temb = torch.nn.Embedding(10, 3, sparse=True, dtype=torch.float64)
     with torch.no_grad():
         temb.weight.copy_(torch.tensor(w0))
-    topt = torch.optim.SparseAdam(temb.parameters(), lr=0.05, betas=(0.8, 0.95))
+    topt = torch.optim.SparseAdam(temb.parameters(), **kw)
     ew = ember.tensor(w0.copy(), requires_grad=True)
-    eopt = ember.optim.SparseAdam([ew], lr=0.05, betas=(0.8, 0.95))
+    eopt = ember.optim.SparseAdam([ew], **kw)
     for idx in batches:
         topt.zero_grad()
         ((torch.tanh(temb(torch.tensor(idx))) - torch.tensor(target)) ** 2).sum().backward()
@@ -298,7 +300,30 @@ def test_sparse_adam_matches_torch_sparse_embedding():
         np.testing.assert_allclose(ew.detach().numpy(), temb.weight.detach().numpy(),
                                    rtol=1e-7, atol=1e-12)
     np.testing.assert_array_equal(ew.detach().numpy()[6:], w0[6:])   # untouched rows
-    assert eopt.state[ew]["step"] == topt.state[temb.weight]["step"] == 30
+    assert eopt.state[ew]["step"] == topt.state[temb.weight]["step"] == 50
+
+
+def test_sparse_adam_with_nn_embedding_sparse():
+    """ember's ``nn.Embedding(sparse=True)`` yields a dense gradient whose nonzero rows are
+    the looked-up ones; SparseAdam updates exactly those rows, as torch does."""
+    rng = np.random.default_rng(6)
+    w0 = rng.standard_normal((12, 4)).astype(np.float32)
+    mods, opts = [], []
+    for M in (ember, torch):
+        emb = M.nn.Embedding(12, 4, sparse=True, padding_idx=0)
+        with M.no_grad():
+            emb.weight.copy_(M.tensor(w0))
+        mods.append(emb)
+        opts.append(M.optim.SparseAdam(list(emb.parameters()), lr=0.01))
+    for _ in range(15):
+        idx = rng.integers(0, 8, size=(3, 4))
+        for M, emb, opt in zip((ember, torch), mods, opts):
+            opt.zero_grad()
+            (M.sin(emb(M.tensor(idx))) ** 2).sum().backward()
+            opt.step()
+    e, t = (m.weight.detach().numpy() for m in mods)
+    np.testing.assert_allclose(e, t, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(e[8:], w0[8:])
 
 
 def test_sparse_adam_validation():

@@ -66,7 +66,7 @@ def _fma(out, x, y, z):
             or any(isinstance(v, xp.ndarray) and (v.shape != out.shape
                                                   or not v.flags.c_contiguous) for v in ops)):
         t = xp.multiply(x, y, dtype=_f64)
-        xp.add(t, z, out=t)
+        t = xp.add(t, z, out=t if t.shape == out.shape else None)
         if out.dtype != _f32:
             t = t.astype(_f32)
         xp.copyto(out, t, casting="unsafe")

@@ -303,6 +303,7 @@ class LBFGS(Optimizer):
                 num_old = len(old_dirs)
                 if al is None:
                     al = [None] * history_size
+                    state["al"] = None   # keep torch's key order; filled in below
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):
                     al[i] = old_stps[i].dot(q) * ro[i]

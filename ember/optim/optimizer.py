@@ -91,7 +91,6 @@ def _to_scalar(x):
     return x
 
 
-_get_value = _to_scalar
 
 
 def _scalar_np():
