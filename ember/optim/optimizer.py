@@ -91,8 +91,6 @@ def _to_scalar(x):
     return x
 
 
-
-
 def _scalar_np():
     """NumPy dtype torch uses for ``state['step']``: float64 iff that is the default dtype."""
     return xp.float64 if _dt.get_default_dtype() is _dt.float64 else xp.float32
