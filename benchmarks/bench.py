@@ -148,6 +148,11 @@ def run_workload(name, pairs, warmup):
     ty = torch.from_numpy(yn.copy()) if yn is not None else None
     es = make_step(ember, em, ex, ey, train)
     ts = make_step(torch, tm, tx, ty, train)
+    return interleave(es, ts, pairs, warmup)
+
+
+def interleave(es, ts, pairs, warmup):
+    """Time ember step ``es`` and torch step ``ts`` alternately; medians and median ratio."""
     for _ in range(warmup):
         es()
         ts()

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -24,7 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.dirname(HERE))
 
-from bench import machine, run_workload  # noqa: E402
+from bench import interleave, machine, run_workload  # noqa: E402
 
 
 def lstm_layers(pairs: int, warmup: int) -> dict:
@@ -47,25 +45,7 @@ def lstm_layers(pairs: int, warmup: int) -> dict:
     def tstep():
         tm.zero_grad()
         tm(tx)[0].backward(tg)
-    return _interleave(estep, tstep, pairs, warmup)
-
-
-def _interleave(estep, tstep, pairs, warmup) -> dict:
-    for _ in range(warmup):
-        estep()
-        tstep()
-    e_t, t_t, ratios = [], [], []
-    for _ in range(pairs):
-        t0 = time.perf_counter()
-        estep()
-        t1 = time.perf_counter()
-        tstep()
-        t2 = time.perf_counter()
-        e_t.append(t1 - t0)
-        t_t.append(t2 - t1)
-        ratios.append((t1 - t0) / (t2 - t1))
-    return {"ember_ms": 1e3 * statistics.median(e_t), "torch_ms": 1e3 * statistics.median(t_t),
-            "ratio": statistics.median(ratios), "pairs": pairs}
+    return interleave(estep, tstep, pairs, warmup)
 
 
 def main(argv=None) -> dict:

@@ -228,6 +228,17 @@ def _rnn_forward(X, h0, w_ih, w_hh, bias, relu, steps, save, S):
 # Backward kernels: BPTT. Each returns (dZx, dZh, dh0, dc0, extras) where dZx / dZh are
 # the gradients of the input-side / hidden-side pre-activations (same array except GRU).
 # ---------------------------------------------------------------------------------------
+def _bptt(steps, dh, dY):
+    """Walk the steps backwards; yield ``(s, e, n, dh[:n])`` with the output gradient of the
+    step already added into the running hidden-state gradient."""
+    for s, n in reversed(steps):
+        e = s + n
+        dhp = dh[:n]
+        if dY is not None:
+            dhp += dY[s:e]
+        yield s, e, n, dhp
+
+
 def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
     G, Cprev, TC, M = S["G"], S["Cprev"], S["TC"], S["M"]
     N = G.shape[0]
@@ -243,11 +254,7 @@ def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
         dHt = xp.empty((N, P), dt)
         dmb = xp.empty((B, H), dt)
     mul, sub, matmul = xp.multiply, xp.subtract, xp.matmul
-    for s, n in reversed(steps):
-        e = s + n
-        dhp = dh[:n]
-        if dY is not None:
-            dhp += dY[s:e]
+    for s, e, n, dhp in _bptt(steps, dh, dY):
         if w_hr is not None:
             dHt[s:e] = dhp
             dm = dmb[:n]
@@ -297,11 +304,7 @@ def _gru_backward(S, dY, dh, w_hh, steps):
     t1b = xp.empty((B, H), dt)
     t2b = xp.empty((B, H), dt)
     mul, sub, matmul = xp.multiply, xp.subtract, xp.matmul
-    for s, n in reversed(steps):
-        e = s + n
-        dhp = dh[:n]
-        if dY is not None:
-            dhp += dY[s:e]
+    for s, e, n, dhp in _bptt(steps, dh, dY):
         gx = GX[s:e]
         r, z, nn = gx[:, :H], gx[:, H:H2], gx[:, H2:]
         hp = Hprev[s:e]
@@ -335,11 +338,7 @@ def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
     B = dh.shape[0]
     dZ = xp.empty((N, H), Y.dtype)
     t1b = xp.empty((B, H), Y.dtype)
-    for s, n in reversed(steps):
-        e = s + n
-        dhp = dh[:n]
-        if dY is not None:
-            dhp += dY[s:e]
+    for s, e, n, dhp in _bptt(steps, dh, dY):
         y = Y[s:e]
         dz = dZ[s:e]
         if relu:

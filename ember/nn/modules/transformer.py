@@ -256,6 +256,20 @@ class TransformerDecoder(Module):
         return output
 
 
+def _add_feedforward_and_norms(layer, n_blocks, d_model, dim_feedforward, dropout, eps,
+                               norm_first, bias, fk) -> None:
+    """The feed-forward block and one LayerNorm and Dropout per sub-block, registered in
+    torch's order (state-dict keys and repr follow it)."""
+    layer.linear1 = Linear(d_model, dim_feedforward, bias=bias, **fk)
+    layer.dropout = Dropout(dropout)
+    layer.linear2 = Linear(dim_feedforward, d_model, bias=bias, **fk)
+    layer.norm_first = norm_first
+    for i in range(1, n_blocks + 1):
+        setattr(layer, f"norm{i}", LayerNorm(d_model, eps=eps, bias=bias, **fk))
+    for i in range(1, n_blocks + 1):
+        setattr(layer, f"dropout{i}", Dropout(dropout))
+
+
 def _activation(activation):
     if isinstance(activation, str):
         activation = _get_activation_fn(activation)
@@ -278,14 +292,8 @@ class TransformerEncoderLayer(Module):
         fk = {"device": device, "dtype": dtype}
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias,
                                             batch_first=batch_first, **fk)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **fk)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **fk)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
+        _add_feedforward_and_norms(self, 2, d_model, dim_feedforward, dropout, layer_norm_eps,
+                                   norm_first, bias, fk)
         activation = _activation(activation)
         if activation is F.relu or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
@@ -342,16 +350,8 @@ class TransformerDecoderLayer(Module):
                                             batch_first=batch_first, bias=bias, **fk)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout=dropout,
                                                  batch_first=batch_first, bias=bias, **fk)
-        self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **fk)
-        self.dropout = Dropout(dropout)
-        self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **fk)
-        self.norm_first = norm_first
-        self.norm1 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.norm2 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.norm3 = LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **fk)
-        self.dropout1 = Dropout(dropout)
-        self.dropout2 = Dropout(dropout)
-        self.dropout3 = Dropout(dropout)
+        _add_feedforward_and_norms(self, 3, d_model, dim_feedforward, dropout, layer_norm_eps,
+                                   norm_first, bias, fk)
         self.activation = _activation(activation)
 
     def __setstate__(self, state):
