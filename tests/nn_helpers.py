@@ -30,7 +30,8 @@ def _cast_module(m, dtype):
 def module_parity(make, *inputs, dtype=F64, train=True, grad_inputs=True, rtol=None,
                   atol=None, seed=0, call=None, check_grad=True):
     """``make(nn)`` builds the module from ``torch.nn`` or ``ember.nn``. Inputs are NumPy
-    arrays (floating ones are cast to ``dtype`` and require grad when ``grad_inputs``);
+    arrays (floating ones are cast to ``dtype`` and require grad when ``grad_inputs``, a bool
+    or one bool per input);
     ``call(module, *inputs)`` overrides how the module is invoked."""
     torch.manual_seed(seed)
     tm = _cast_module(make(torch.nn), dtype)
@@ -40,7 +41,9 @@ def module_parity(make, *inputs, dtype=F64, train=True, grad_inputs=True, rtol=N
     em.train(train)
     arrays = [a.astype(dtype) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a
               for a in inputs]
-    pairs = [to_pair(a, grad=grad_inputs) for a in arrays]
+    flags = grad_inputs if isinstance(grad_inputs, (tuple, list)) else \
+        [grad_inputs] * len(arrays)
+    pairs = [to_pair(a, grad=g) for a, g in zip(arrays, flags)]
     e_in = [p[0] for p in pairs]
     t_in = [p[1] for p in pairs]
     call = call or (lambda m, *xs: m(*xs))

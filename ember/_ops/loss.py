@@ -235,6 +235,8 @@ class _ClassLoss(Primitive):
         if self.reduction == "none":
             return g.reshape(-1) * (_wrap(wt) if isinstance(g, Tensor) else wt)
         if self.reduction == "mean":
+            if self.wsum == 0:              # everything ignored: torch's gradient is zero
+                return g * 0 * (_wrap(wt) if isinstance(g, Tensor) else wt)
             g = g / (float(self.wsum) if isinstance(g, Tensor) else self.wsum)
         return g * (_wrap(wt) if isinstance(g, Tensor) else wt)
 

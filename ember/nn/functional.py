@@ -714,11 +714,11 @@ def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _warn_size(input, target):
+def _warn_size(input, target, stacklevel=4):
     if target.shape != input.shape:
         warnings.warn(f"Using a target size ({_size_repr(target)}) that is different to the input "
                       f"size ({_size_repr(input)}). This will likely lead to incorrect results due "
-                      "to broadcasting. Please ensure they have the same size.", stacklevel=3)
+                      "to broadcasting. Please ensure they have the same size.", stacklevel=stacklevel)
 
 
 def _broadcast_pair(input, target):
@@ -730,17 +730,26 @@ def _broadcast_pair(input, target):
         broadcast_tensors(input, target)   # raises torch's size-mismatch message
 
 
-def _weighted(loss, weight, input, reduction):
+def _weighted(loss, weight, input, reduction, normalize=True):
+    """Per-element weights; 'mean' divides by the weight sum (mse/l1) or by the element count
+    (huber), as torch does."""
     if weight.shape != input.shape:
         raise ValueError("Weights and input must have the same size.")
     loss = loss * weight
-    if reduction == "mean":
+    if reduction == "mean" and normalize:
         return loss.sum() / weight.sum()
     return _apply_reduction(loss, reduction)
 
 
-def _pointwise_loss(cls, input, target, reduction, weight=None, **p):
-    _warn_size(input, target)
+def _no_target_grad(name, target):
+    from ..autograd.grad_mode import is_grad_enabled
+    if target.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"The function '{name}' is not differentiable with respect to "
+                           "argument 'target'. This input cannot have requires_grad True.")
+
+
+def _pointwise_loss(cls, input, target, reduction, weight=None, normalize=True, **p):
+    _warn_size(input, target, 4)
     _broadcast_pair(input, target)
     if input.dtype is not target.dtype and input.dtype.is_floating_point:
         target = target.to(_dt.promote_types(input.dtype, target.dtype))
@@ -748,7 +757,7 @@ def _pointwise_loss(cls, input, target, reduction, weight=None, **p):
             input = input.to(target.dtype)
     if weight is not None:
         return _weighted(cls.apply(input, target, reduction="none", **p), weight, input,
-                         reduction)
+                         reduction, normalize)
     return cls.apply(input, target, reduction=reduction, **p)
 
 
@@ -761,7 +770,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
 def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
             reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     reduction = _reduction(size_average, reduce, reduction)
-    _warn_size(input, target)
+    _warn_size(input, target, 3)
     _broadcast_pair(input, target)
     loss = (input - target).abs()
     if weight is not None:
@@ -782,12 +791,14 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     reduction = _reduction(None, None, reduction)
     if delta <= 0:
         raise RuntimeError("huber_loss does not support non-positive values for delta.")
-    return _pointwise_loss(_loss.HuberLoss, input, target, reduction, weight, delta=delta)
+    return _pointwise_loss(_loss.HuberLoss, input, target, reduction, weight, normalize=False,
+                           delta=delta)
 
 
 def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None,
                      reduction: str = "mean") -> Tensor:
     reduction = _reduction(size_average, reduce, reduction)
+    _no_target_grad("soft_margin_loss", target)
     return _pointwise_loss(_loss.SoftMarginLoss, input, target, reduction)
 
 
@@ -955,8 +966,9 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     if log_target:
         loss = _ew.exp(target) * (target - input)
     else:
-        safe = _ew.where(target == 0, 1.0, target)
-        loss = target * _ew.log(safe) - target * input
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            # xlogy(t, t): 0 where t == 0 (whose target-gradient is NaN there, as torch's)
+            loss = _ew.where(target == 0, 0.0, target * _ew.log(target)) - target * input
     if reduction == "batchmean":
         out = loss.sum()
         return out / input.shape[0] if input.dim() != 0 else out

@@ -17,6 +17,23 @@ def _as_list(tensors) -> list:
     return list(tensors)
 
 
+def _vector_norm(a, p: float):
+    """torch.linalg.vector_norm of a whole array, in its dtype."""
+    if a.size == 0:
+        return a.dtype.type(0)
+    if p == float("inf"):
+        return xp.abs(a).max()
+    if p == float("-inf"):
+        return xp.abs(a).min()
+    if p == 0:
+        return a.dtype.type((a != 0).sum())
+    if p == 1:
+        return xp.abs(a).sum()
+    if p == 2:
+        return xp.sqrt((a * a).sum())
+    return (xp.abs(a) ** p).sum() ** (1.0 / p)
+
+
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                    foreach=None) -> Tensor:
     """The norm of the norms of ``tensors`` (as if concatenated into one vector)."""
@@ -25,14 +42,8 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     if not tensors:
         return Tensor._wrap(xp.asarray(0.0, dtype=xp.float32))
     dt = xp.result_type(*[t._data.dtype for t in tensors])
-    if norm_type == float("inf"):
-        norms = [xp.abs(t._data).max() if t._data.size else dt.type(0) for t in tensors]
-        total = xp.max(xp.asarray(norms, dtype=dt))
-    elif norm_type == 0:
-        total = xp.asarray(sum(float((t._data != 0).sum()) for t in tensors), dtype=dt)
-    else:
-        norms = [(xp.abs(t._data) ** norm_type).sum() ** (1.0 / norm_type) for t in tensors]
-        total = (xp.abs(xp.asarray(norms, dtype=dt)) ** norm_type).sum() ** (1.0 / norm_type)
+    norms = xp.asarray([_vector_norm(t._data, norm_type) for t in tensors], dtype=dt)
+    total = _vector_norm(norms, norm_type)     # norm of the per-tensor norms, as torch
     total = xp.asarray(total, dtype=dt)
     if error_if_nonfinite and not xp.isfinite(total):
         raise RuntimeError(f"The total norm of order {norm_type} for gradients from `parameters` "
