@@ -100,7 +100,15 @@ def parse_index(index, shape) -> _Index:
     conv = []
     consumed = 0
     for i in items:
-        if i is None:
+        t = type(i)
+        if t is int:                                    # the common cases first, by type
+            conv.append((3, i))
+            consumed += 1
+        elif t is slice and (i.step is None or type(i.step) is int and i.step > 0) \
+                and type(i.start) is not Tensor and type(i.stop) is not Tensor:
+            conv.append((4, i))
+            consumed += 1
+        elif i is None:
             conv.append((0, None))
         elif i is Ellipsis:
             conv.append((1, None))
@@ -262,6 +270,9 @@ class BasicIndex(_View):
         self.in_shape, self.idx, self.nm = x.shape, idx, nm
         r = x[idx]
         if new_axes is not None and r.size:
+            if x.flags.c_contiguous and all(k < 2 or k == 4 and v == _FULL
+                                            for k, v in new_axes[0]):
+                return x.reshape(r.shape)   # only axes inserted: contiguous strides are torch's
             r = _as_strided(r, r.shape, _torch_strides(*new_axes, x.shape, x.strides,
                                                         x.itemsize))
         return r
