@@ -1,37 +1,44 @@
 """Random sampling with seedable generators.
 
-Differs from torch: the same seed gives the same numbers run to run, but not the same
-numbers as torch (ember draws from NumPy's PCG64, torch from its own Mersenne Twister).
-Shapes, dtypes, distributions, seeding, generator state round trips and autograd behaviour
-(samples carry a zero gradient, as torch's do) follow torch.
+The generators are torch's CPU Mersenne Twister (``ember/_backend/mt19937.py``) and the
+samplers replay torch's CPU kernels (``ember/_backend/rng_kernels.py``), so after the same
+``manual_seed`` the same calls give torch's numbers bit for bit: rand/randn/randint/randperm/
+normal/bernoulli/multinomial/rand_like/randn_like/randint_like and the in-place uniform_/
+normal_/bernoulli_/random_/exponential_/geometric_/log_normal_/cauchy_, with the stream
+advancing as torch's does; generator states are torch's 5056 bytes, interchangeable with
+``torch.get_rng_state()``. Not torch's numbers: ``poisson`` (NumPy's sampler, seeded from the
+stream), and multinomial's order among exactly tied keys. Shapes, dtypes, errors and autograd
+behaviour (samples carry a zero gradient, as torch's do) follow torch.
 """
 from __future__ import annotations
 
-import json
 import math
-import time
+import operator
+import os
+import warnings
 
 import numpy as _np
 
 from .._backend import xp
 from .._backend import dtypes as _dt
+from .._backend import rng_kernels as _rk
+from .._backend.mt19937 import MT19937 as _MT19937, STATE_SIZE as _STATE_SIZE
 from .._tensor import Tensor, _leaf_inplace_check
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from ._util import parse_size
 
-_DEFAULT_SEED = 67280421310721
 _U64 = 0xFFFF_FFFF_FFFF_FFFF
 
 
 class Generator:
-    """A random-number generator (``ember.Generator``), seedable and checkpointable."""
+    """A random-number generator (``ember.Generator``): torch's CPU ``mt19937``, starting
+    from torch's default seed 67280421310721, so seeds give torch's numbers."""
 
     def __init__(self, device="cpu"):
         from .._backend import canonical_device
         canonical_device(device)
-        self._seed = _DEFAULT_SEED
-        self._rng = _np.random.Generator(_np.random.PCG64(self._seed))
+        self._engine = _MT19937()
 
     @property
     def device(self):
@@ -40,46 +47,59 @@ class Generator:
 
     def manual_seed(self, seed) -> "Generator":
         """Reseed; negative seeds wrap modulo 2**64 as in torch."""
-        seed = int(seed)
+        try:
+            seed = operator.index(seed)
+        except TypeError:
+            raise RuntimeError(f"manual_seed expected a long, but got "
+                               f"{type(seed).__name__}") from None
         if seed < -0x8000_0000_0000_0000 or seed > _U64:
             raise ValueError("Overflow when unpacking long long")
-        seed &= _U64
-        self._seed = seed
-        self._rng = _np.random.Generator(_np.random.PCG64(seed))
+        self._engine.seed(seed & _U64)
         return self
 
     def seed(self) -> int:
-        """Seed from a non-deterministic source and return the seed."""
-        s = (time.time_ns() ^ int.from_bytes(_np.random.bytes(8), "little")) & _U64
-        self.manual_seed(s)
+        """Seed from a non-deterministic source (the OS) and return the seed."""
+        s = int.from_bytes(os.urandom(8), "little")
+        self._engine.seed(s)
         return s
 
     def initial_seed(self) -> int:
-        return self._seed
+        return self._engine.initial_seed
 
     def get_state(self) -> Tensor:
-        """The full generator state as a uint8 tensor (for ``set_state``)."""
-        st = {"seed": self._seed, "bg": self._rng.bit_generator.state}
-        raw = json.dumps(st).encode()
-        return Tensor._wrap(xp.frombuffer(raw, dtype=_np.uint8).copy())
+        """torch's 5056-byte ``CPUGeneratorImplState`` as a uint8 tensor: loads into
+        ``torch.Generator.set_state`` / ``torch.set_rng_state`` and back."""
+        return Tensor._wrap(xp.frombuffer(self._engine.get_state(), dtype=_np.uint8).copy())
 
     def set_state(self, new_state: Tensor) -> "Generator":
-        if not isinstance(new_state, Tensor) or new_state.dtype is not _dt.uint8:
+        if not isinstance(new_state, Tensor):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state.dtype is not _dt.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
-        try:
-            st = json.loads(bytes(new_state._data.tobytes()).decode())
-            rng = _np.random.Generator(_np.random.PCG64())
-            rng.bit_generator.state = st["bg"]
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            raise RuntimeError("Invalid RNG state: expected a state from "
-                               "Generator.get_state()") from None
-        self._seed, self._rng = int(st["seed"]), rng
+        data = _np.ascontiguousarray(new_state._data).tobytes()
+        if len(data) != _STATE_SIZE:
+            raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_SIZE} but "
+                               f"found the input RNG state size to be {len(data)}")
+        self._engine.set_state(data)
         return self
 
     def clone_state(self) -> "Generator":
         g = Generator()
-        g.set_state(self.get_state())
+        g._engine = self._engine.clone()
         return g
+
+    @property
+    def _rng(self) -> _np.random.Generator:
+        """A NumPy generator seeded by one ``random64()`` draw from this stream, for samplers
+        that do not replay a torch kernel: reproducible under ``manual_seed``, not torch's
+        numbers."""
+        return _np.random.Generator(_np.random.PCG64(int(self._engine.random64(1)[0])))
+
+    def __reduce__(self):
+        return (Generator, ("cpu",), (self.initial_seed(), None, self.get_state()))
+
+    def __setstate__(self, state):
+        self.set_state(state[2])
 
 
 default_generator = Generator()
@@ -89,9 +109,13 @@ def _gen(generator) -> _np.random.Generator:
     return (generator if generator is not None else default_generator)._rng
 
 
+def _eng(generator) -> _MT19937:
+    return (generator if generator is not None else default_generator)._engine
+
+
 def manual_seed(seed) -> Generator:
     """Seed the default generator (and, like torch, return it)."""
-    return default_generator.manual_seed(seed)
+    return default_generator.manual_seed(int(seed))
 
 
 def seed() -> int:
@@ -124,16 +148,148 @@ def _scalar_name(npd) -> str:
     return _cap(Tensor._wrap(xp.zeros(0, dtype=npd)))
 
 
-def _uniform(g, shape, npd):
-    if npd == _np.float32 or npd == _np.float64:
-        return g.random(shape, dtype=npd)
-    return g.random(shape).astype(npd)
+def _real_np(npd):
+    """The float dtype torch samples for ``npd`` (a complex tensor is sampled through its
+    real view: twice as many values)."""
+    return {"F": _np.dtype(_np.float32), "D": _np.dtype(_np.float64)}.get(npd.char, npd)
 
 
-def _normal(g, shape, npd):
-    if npd == _np.float32 or npd == _np.float64:
-        return g.standard_normal(shape, dtype=npd)
-    return g.standard_normal(shape).astype(npd)
+def _draw(kernel, generator, shape, npd, *args, perm=None, **kw):
+    """torch's values for a ``shape`` tensor of ``npd`` from ``kernel`` (one of
+    ``ember._backend.rng_kernels``), laid out in memory order ``perm`` (None: C order)."""
+    real = _real_np(npd)
+    n = math.prod(shape) * (2 if real != npd else 1)
+    vals = kernel(_eng(generator), n, real, *args, **kw)
+    return _rk.to_layout(vals.view(npd) if real != npd else vals, shape, perm)
+
+
+def _uniform(generator, shape, npd, low=0.0, high=1.0, perm=None):
+    return _draw(_rk.uniform, generator, shape, npd, low, high, perm=perm)
+
+
+def _normal(generator, shape, npd, mean=0.0, std=1.0, perm=None, contiguous=True):
+    if npd.kind == "c":
+        std = std / math.sqrt(2)
+    return _draw(_rk.normal, generator, shape, npd, mean, std, perm=perm,
+                 contiguous=contiguous and perm is None)
+
+
+_CXX_NAME = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char", "int16": "short",
+             "int32": "int", "int64": "long", "float16": "c10::Half", "float32": "float",
+             "float64": "double"}
+_SCALAR_NAME = {"float16": "Half", "float32": "Float", "float64": "Double"}
+
+
+def _check_uniform(a, b, npd) -> None:
+    """torch's ``check_uniform_bounds``."""
+    real = _real_np(npd)
+    lo, hi = float(_np.finfo(real).min), float(_np.finfo(real).max)
+    name = _CXX_NAME.get(real.name, real.name)
+    if not lo <= a <= hi:
+        raise RuntimeError(f"from is out of bounds for {name}")
+    if not lo <= b <= hi:
+        raise RuntimeError(f"to is out of bounds for {name}")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g}"
+                           f" > to={b:g}")
+    if b - a > hi:
+        raise RuntimeError(f"uniform_ expects to-from <= std::numeric_limits<"
+                           f"{_SCALAR_NAME.get(real.name, real.name)}>::max(), but found "
+                           f"to={b:g} and from={a:g} which result in to-from to exceed the "
+                           f"limit")
+
+
+def _digits(npd) -> int:
+    return int(_np.finfo(npd).nmant) + 1
+
+
+def _via_dtype(v: int, npd) -> int:
+    """``(int64_t)(scalar_t)v``."""
+    with _np.errstate(invalid="ignore", over="ignore"):
+        return int(_np.array(v, dtype=_np.int64).astype(npd).astype(_np.int64))
+
+
+def _update_from(frm: int, npd) -> int:
+    plus1 = _via_dtype(frm + 1, npd)
+    if plus1 < frm:
+        n = max(abs(frm + 1).bit_length() - 1, 0)
+        frm = plus1 + (1 << (n - _digits(npd) + 1))
+    return frm
+
+
+def _update_to(to: int, npd) -> int:
+    minus1 = _via_dtype(to - 1, npd)
+    if minus1 >= to:
+        n = max(abs(to - 1).bit_length() - 1, 0)
+        to = minus1 - (1 << (n - _digits(npd) + 1))
+    return to
+
+
+def _check_int_range(frm: int, to_inc: int, npd) -> None:
+    """torch's ``check_from_to_in_range``."""
+    name = _CXX_NAME.get(npd.name, npd.name)
+    if npd.kind == "f":
+        lo, hi = float(_np.finfo(npd).min), float(_np.finfo(npd).max)
+    elif npd == _np.bool_:
+        lo, hi = 0, 1
+    else:
+        lo, hi = int(_np.iinfo(npd).min), int(_np.iinfo(npd).max)
+    if not lo <= frm <= hi:
+        raise RuntimeError(f"from is out of bounds for {name}")
+    if not lo <= to_inc <= hi:
+        raise RuntimeError(f"to - 1 is out of bounds for {name}")
+    if npd.kind == "f":
+        d = _digits(npd)
+        for v, what in ((frm, "from"), (to_inc, "to - 1")):
+            if v < -(1 << d) or v > (1 << d):
+                warnings.warn(f"{what} is out of bounds [-(2^{d}), 2^{d}]. Due to precision "
+                              f"limitations {name} can support discrete uniform distribution "
+                              "only within this range. This warning will become an error in "
+                              "version 1.7 release, please fix the code in advance",
+                              UserWarning, stacklevel=4)
+
+
+_INT64_MIN = -(1 << 63)
+
+
+def _random_ints(generator, shape, npd, frm=None, to=None, has_to=False, perm=None):
+    """torch's ``random_`` values: ``frm is None`` is ``random_()``; ``has_to`` gives
+    [frm, to); otherwise [frm, the dtype's largest value] (torch's random_from_to_impl)."""
+    npd = _np.dtype(npd)
+    n = math.prod(shape)
+    if frm is None:
+        vals = _rk.random_default(_eng(generator), n, npd)
+    elif has_to:
+        frm, to = operator.index(frm), operator.index(to)
+        if frm >= to:
+            raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got "
+                               f"from={frm} >= to={to}")
+        if npd.kind == "f":
+            frm, to = _update_from(frm, npd), _update_to(to, npd)
+            if frm >= to:
+                raise RuntimeError(f"random_ expects 'from' casted to dtype to be less than "
+                                   f"'to' casted to dtype, but got from={frm} >= to={to}")
+        _check_int_range(frm, to - 1, npd)
+        vals = _rk.random_from_to(_eng(generator), n, npd, to - frm, frm)
+    elif frm != _INT64_MIN:
+        frm = operator.index(frm)
+        if npd.kind == "f":
+            to_inc = min(1 << _digits(npd), (1 << 63) - 1)
+            frm = _update_from(frm, npd)
+            if frm >= to_inc:
+                raise RuntimeError(f"random_ expects 'from' casted to dtype to be less than or "
+                                   f"equal to 'to_inc' casted to dtype, but got from={frm} > "
+                                   f"to_inc={to_inc}")
+        else:
+            to_inc = 1 if npd == _np.bool_ else int(_np.iinfo(npd).max)
+        _check_int_range(frm, to_inc, npd)
+        vals = _rk.random_from_to(_eng(generator), n, npd, to_inc - frm + 1, frm)
+    else:
+        if npd not in (_np.int64, _np.float32, _np.float64):
+            raise RuntimeError("random_full_64_bits_range_kernel_cpu handles only int64, double,"
+                               " float and bfloat16")
+        vals = _rk.random_full_64(_eng(generator), n, npd)
+    return _rk.to_layout(vals, shape, perm)
 
 
 def _out(arr, requires_grad):
@@ -170,14 +326,14 @@ def rand(*size, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False) -> Tensor:
     """Uniform samples on [0, 1)."""
     npd = _float_np(dtype)
-    return _out(_uniform(_gen(generator), parse_size(size), npd), requires_grad)
+    return _out(_uniform(generator, parse_size(size), npd), requires_grad)
 
 
 def randn(*size, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False) -> Tensor:
     """Standard normal samples."""
     npd = _float_np(dtype, "normal_kernel_cpu")
-    return _out(_normal(_gen(generator), parse_size(size), npd), requires_grad)
+    return _out(_normal(generator, parse_size(size), npd), requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
@@ -194,8 +350,8 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
     npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _np.dtype(_np.int64)
-    arr = _gen(generator).integers(low, high, size=parse_size((size,)), dtype=_np.int64)
-    return _out(arr.astype(npd, copy=False), requires_grad)
+    arr = _random_ints(generator, parse_size((size,)), npd, low, high, True)
+    return _out(arr, requires_grad)
 
 
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
@@ -205,34 +361,42 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _np.dtype(_np.int64)
-    return _out(_gen(generator).permutation(n).astype(npd), requires_grad)
+    if npd.kind == "f" and n > (1 << _digits(npd)) + 1:
+        raise RuntimeError(f"n cannot be greater than {(1 << _digits(npd)) + 1} for "
+                           f"{_SCALAR_NAME[npd.name]} type.")
+    return _out(_rk.randperm(_eng(generator), n).astype(npd), requires_grad)
 
 
 def rand_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None, generator=None) -> Tensor:
-    return rand(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                generator=generator)
+    """Like torch: the result keeps ``input``'s dense layout and is filled in memory order."""
+    npd = _float_np(dtype or input.dtype)
+    return _out(_uniform(generator, tuple(input.shape), npd,
+                         perm=_rk.dense_memory_order(input._data)), requires_grad)
 
 
 def randn_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None, generator=None) -> Tensor:
-    return randn(*input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                 generator=generator)
+    """Like torch: the result keeps ``input``'s dense layout (a permuted layout is not
+    contiguous, so torch's element-by-element normal path runs)."""
+    npd = _float_np(dtype or input.dtype, "normal_kernel_cpu")
+    return _out(_normal(generator, tuple(input.shape), npd,
+                        perm=_rk.dense_memory_order(input._data)), requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, generator=None, requires_grad=False,
                  **kw) -> Tensor:
     if high is None:
         low, high = 0, low
-    return randint(low, high, tuple(input.shape), dtype=dtype or input.dtype,
-                   generator=generator, requires_grad=requires_grad)
+    npd = _dt.to_numpy_dtype(dtype or input.dtype)
+    return _out(_random_ints(generator, tuple(input.shape), npd, low, high, True,
+                             perm=_rk.dense_memory_order(input._data)), requires_grad)
 
 
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None,
            layout=None, device=None, requires_grad=False) -> Tensor:
     """Normal samples: ``normal(mean, std, size)`` with numbers, or element-wise with tensor
     ``mean`` and/or ``std`` (broadcast; the result has their float dtype)."""
-    g = _gen(generator)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         ref = mean if isinstance(mean, Tensor) else std
         npd = _float_np(ref.dtype, "normal_kernel_cpu")
@@ -244,7 +408,13 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
         elif std < 0:
             raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         shape = xp.broadcast_shapes(xp.shape(m), xp.shape(s))
-        arr = (m + s * _normal(g, shape, npd)).astype(npd, copy=False)
+        # torch: normal_(0, std) (or (0, 1) then mul_(std)) into the output, then add_(mean)
+        if isinstance(std, Tensor):
+            arr = _normal(generator, shape, npd)
+            arr *= s
+        else:
+            arr = _normal(generator, shape, npd, 0.0, std)
+        arr += m if isinstance(mean, Tensor) else npd.type(mean)
         nm = "NormalBackward3" if isinstance(mean, Tensor) and isinstance(std, Tensor) else (
             "NormalBackward1" if isinstance(mean, Tensor) else "NormalBackward2")
         return _sampled(arr, nm, *(p for p in (mean, std) if isinstance(p, Tensor)))
@@ -254,8 +424,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, out=None, dtype=None
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
     npd = _float_np(dtype, "normal_kernel_cpu")
-    arr = (mean + std * _normal(g, parse_size((size,)), npd)).astype(npd, copy=False)
-    return _out(arr, requires_grad)
+    return _out(_normal(generator, parse_size((size,)), npd, mean, std), requires_grad)
 
 
 def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
@@ -267,8 +436,13 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     elif not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    arr = (_uniform(_gen(generator), input._data.shape, _np.dtype(_np.float64)) < probs
-           ).astype(npd)
+    perm = _rk.dense_memory_order(input._data)    # the result keeps input's layout
+    if p is None:
+        flat = (input._data if perm is None else input._data.transpose(perm)).ravel()
+        vals = _rk.bernoulli_tensor(_eng(generator), flat)
+    else:
+        vals = _rk.bernoulli_scalar(_eng(generator), input._data.size, p)
+    arr = _rk.to_layout(vals.astype(npd), input._data.shape, perm)
     return _sampled(arr, "BernoulliBackward0" if p is None else "BernoulliBackward1", input)
 
 
@@ -279,8 +453,9 @@ def poisson(input, generator=None) -> Tensor:
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None) -> Tensor:
     """Category indices drawn from the rows of ``input`` (non-negative weights).
 
-    Without replacement this uses the exponential-race (Gumbel top-k) trick; with replacement
-    one vectorised ``searchsorted`` over all rows. No Python loop over rows or samples."""
+    As torch's CPU kernels: without replacement (or for one sample) the top-k of
+    ``p / Exp(1)``; with replacement a per-row cumulative sum searched with one 53-bit uniform
+    per sample (one vectorised ``searchsorted`` per row)."""
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_scalar_name(input._data.dtype)}")
@@ -298,21 +473,11 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     if (rows.sum(axis=1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    g = _gen(generator)
-    r = rows.shape[0]
-    if not replacement:
-        with xp.errstate(divide="ignore"):
-            keys = g.exponential(size=rows.shape) / rows      # zero weight -> inf: drawn last
-        out = xp.argsort(keys, axis=1, kind="stable")[:, :num_samples]
+    probs = input._data.reshape(-1, n_cat)               # torch samples in the input dtype
+    if not replacement or num_samples == 1:
+        out = _rk.multinomial_without_replacement(_eng(generator), probs, num_samples)
     else:
-        cdf = xp.cumsum(rows, axis=1)
-        cdf /= cdf[:, -1:]
-        offset = xp.arange(r, dtype=_np.float64)[:, None]
-        u = g.random((r, num_samples))
-        flat = xp.searchsorted((cdf + offset).ravel(), (u + offset).ravel(), side="right")
-        out = flat.reshape(r, num_samples) - (xp.arange(r) * n_cat)[:, None]
-        last = n_cat - 1 - xp.argmax(rows[:, ::-1] > 0, axis=1)   # rounding guard
-        out = xp.minimum(out, last[:, None])
+        out = _rk.multinomial_with_replacement(_eng(generator), probs, num_samples)
     return Tensor._wrap(out.astype(_np.int64).reshape(p.shape[:-1] + (num_samples,)))
 
 
@@ -334,21 +499,20 @@ def _fill_inplace(self, arr, nm):
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     npd = _float_np(self.dtype)
-    if a > b:
-        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a} > "
-                           f"to={b}")
-    u = _uniform(_gen(generator), self._data.shape, npd)
-    return _fill_inplace(self, u * (b - a) + a if (a, b) != (0.0, 1.0) else u,
-                         "UniformBackward0")
+    _check_uniform(a, b, npd)
+    _leaf_inplace_check(self)                      # before drawing: a refused call draws nothing
+    u = _uniform(generator, self._data.shape, npd, a, b, perm=_rk.memory_order(self._data))
+    return _fill_inplace(self, u, "UniformBackward0")
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     npd = _float_np(self.dtype, "normal_kernel_cpu")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-    z = _normal(_gen(generator), self._data.shape, npd)
-    return _fill_inplace(self, z * std + mean if (mean, std) != (0.0, 1.0) else z,
-                         "NormalBackward0")
+    _leaf_inplace_check(self)
+    z = _normal(generator, self._data.shape, npd, mean, std, perm=_rk.memory_order(self._data),
+                contiguous=self._data.flags.c_contiguous)
+    return _fill_inplace(self, z, "NormalBackward0")
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
@@ -360,56 +524,83 @@ def bernoulli_(self, p=0.5, *, generator=None):
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
         probs = p
-    u = _uniform(_gen(generator), self._data.shape, _np.dtype(_np.float64))
-    return _fill_inplace(self, u < probs, "BernoulliBackward2" if not isinstance(p, Tensor)
+    _leaf_inplace_check(self)
+    perm = _rk.memory_order(self._data)
+    if isinstance(p, Tensor):
+        if p._data.dtype.kind != "f":
+            raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for '
+                                      f"'{_scalar_name(p._data.dtype)}'")
+        probs = xp.broadcast_to(probs, self._data.shape)
+        vals = _rk.bernoulli_tensor(_eng(generator),
+                                    (probs if perm is None else probs.transpose(perm)).ravel())
+    else:
+        vals = _rk.bernoulli_scalar(_eng(generator), self._data.size, p)
+    return _fill_inplace(self, _rk.to_layout(vals, self._data.shape, perm),
+                         "BernoulliBackward2" if not isinstance(p, Tensor)
                          else "BernoulliBackward1")
 
 
-def random_(self, from_=None, to=None, *, generator=None):
+_UNSET = object()
+
+
+def random_(self, from_=None, to=_UNSET, *, generator=None):
     """Integers: ``random_()`` over the dtype's exactly representable range,
-    ``random_(to)`` in [0, to), ``random_(from, to)`` in [from, to)."""
-    npd = self._data.dtype
-    if to is None and from_ is not None:
-        from_, to = 0, from_
-    if from_ is None:
-        from_ = 0
-    if to is None:
-        if npd.kind == "f":
-            to = 2 ** (_np.finfo(npd).nmant + 1) + 1
-        elif npd == _np.bool_:
-            to = 2
-        else:
-            to = int(_np.iinfo(npd).max) + 1
-    if from_ >= to:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} "
-                           f">= to={to}")
-    return _fill_inplace(self, _gen(generator).integers(from_, to, size=self._data.shape),
-                         "RandomBackward2" if to is not None else "RandomBackward0")
+    ``random_(to)`` in [0, to), ``random_(from, to)`` in [from, to), ``random_(from, None)``
+    in [from, the dtype's largest value]; torch's draws and checks."""
+    _leaf_inplace_check(self)
+    npd, shape, perm = self._data.dtype, self._data.shape, _rk.memory_order(self._data)
+    if from_ is None and to is _UNSET:
+        vals, nm = _random_ints(generator, shape, npd, perm=perm), "RandomBackward2"
+    elif to is _UNSET or from_ is None:
+        vals = _random_ints(generator, shape, npd, 0, from_ if to is _UNSET else to, True,
+                            perm=perm)
+        nm = "RandomBackward1"
+    else:
+        vals = _random_ints(generator, shape, npd, from_, to, to is not None, perm=perm)
+        nm = "RandomBackward0"
+    return _fill_inplace(self, vals, nm)
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
-    npd = _float_np(self.dtype, "exponential_cpu")
+    _float_np(self.dtype, "exponential_cpu")
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
-    e = _gen(generator).standard_exponential(self._data.shape,
-                                             dtype=npd if npd in (_np.float32, _np.float64)
-                                             else _np.float64)
-    return _fill_inplace(self, e / lambd if lambd != 1 else e, "ExponentialBackward0")
+    _leaf_inplace_check(self)
+    return _fill_inplace(self, _in_memory_order(self, generator, _rk.exponential, lambd),
+                         "ExponentialBackward0")
+
+
+def _in_memory_order(self, generator, kernel, *args):
+    """``kernel``'s float64 values for every element of ``self``, visited in memory order
+    (torch's TensorIterator order), cast to ``self``'s dtype."""
+    perm = _rk.memory_order(self._data)
+    vals = kernel(_eng(generator), self._data.size, *args)
+    return _rk.to_layout(vals.astype(self._data.dtype), self._data.shape, perm)
 
 
 def geometric_(self, p, *, generator=None):
-    return _fill_inplace(self, _gen(generator).geometric(p, self._data.shape),
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
+    _leaf_inplace_check(self)
+    return _fill_inplace(self, _in_memory_order(self, generator, _rk.geometric, p),
                          "GeometricBackward0")
 
 
 def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
-    return _fill_inplace(self, _gen(generator).lognormal(mean, std, self._data.shape),
+    _float_np(self.dtype, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
+    _leaf_inplace_check(self)
+    return _fill_inplace(self, _in_memory_order(self, generator, _rk.log_normal, mean, std),
                          "LogNormalBackward0")
 
 
 def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
-    u = _gen(generator).random(self._data.shape)
-    return _fill_inplace(self, median + sigma * xp.tan(math.pi * (u - 0.5)),
+    _float_np(self.dtype, "cauchy_cpu")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
+    _leaf_inplace_check(self)
+    return _fill_inplace(self, _in_memory_order(self, generator, _rk.cauchy, median, sigma),
                          "CauchyBackward0")
 
 
