@@ -456,3 +456,32 @@ def test_pack_errors_and_helpers():
     assert p.double().data.dtype is ember.float64 and p.to(ember.float64).batch_sizes is \
         p.batch_sizes
     assert p.to(ember.float32) is p
+
+
+def test_no_grad_and_frozen_weights():
+    tm, em = make_pair("LSTM", np.float64, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(0).standard_normal((5, 2, 4))
+    with torch.no_grad():
+        t = tm(torch.from_numpy(x))
+    with ember.no_grad():
+        e = em(ember.from_numpy(x.copy()))
+    assert not e[0].requires_grad and e[0].grad_fn is None
+    assert_close(e[0], t[0])
+    assert_close(e[1][1], t[1][1])
+    tm.requires_grad_(False)
+    em.requires_grad_(False)
+    tx, ex = torch.from_numpy(x).requires_grad_(), ember.from_numpy(x.copy()).requires_grad_()
+    tm(tx)[0].sum().backward()
+    em(ex)[0].sum().backward()
+    assert_close(ex.grad, tx.grad)
+    assert all(p.grad is None for p in em.parameters())
+
+
+def test_deepcopy_and_pickle_round_trip():
+    import copy
+    import pickle
+    em = ER.GRU(3, 4, num_layers=2)
+    x = ember.randn(5, 2, 3)
+    for clone in (copy.deepcopy(em), pickle.loads(pickle.dumps(em))):
+        np.testing.assert_array_equal(clone(x)[0].detach().numpy(), em(x)[0].detach().numpy())
+        assert clone.weight_hh_l1 is not em.weight_hh_l1
