@@ -20,7 +20,7 @@ import numbers
 
 from .._backend import xp
 from .._backend import dtypes as _dt
-from .._tensor import Tensor
+from .._tensor import Tensor, _leaf_inplace_check
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from ._util import wrap_dim, normalize_dims, parse_size, SumToSize
@@ -300,20 +300,20 @@ def permute(input, *dims):
     return Permute.view_apply(input, dims=dims)
 
 
-def transpose(input, dim0, dim1):
+def transpose(input, dim0, dim1, *, _nm="TransposeBackward0"):
     nd = input._data.ndim
     d0, d1 = wrap_dim(dim0, nd), wrap_dim(dim1, nd)
-    return Transpose.view_apply(input, d0=d0, d1=d1)
+    return Transpose.view_apply(input, d0=d0, d1=d1, nm=_nm)
 
 
 swapaxes = swapdims = transpose
 
 
-def t(input):
+def t(input, *, _nm="TBackward0"):
     nd = input._data.ndim
     if nd > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {nd}D")
-    return Transpose.view_apply(input, d0=0, d1=nd - 1 if nd else 0, nm="TBackward0")
+    return Transpose.view_apply(input, d0=0, d1=nd - 1 if nd else 0, nm=_nm)
 
 
 def _T(self):
@@ -369,8 +369,8 @@ class Squeeze(_View):
 
 
 class Unsqueeze(_View):
-    def forward(self, x, dim):
-        self.dim = dim
+    def forward(self, x, dim, nm="UnsqueezeBackward0"):
+        self.dim, self.nm = dim, nm
         shape = x.shape[:dim] + (1,) + x.shape[dim:]
         if x.flags.c_contiguous:
             return x.reshape(shape)
@@ -382,10 +382,10 @@ class Unsqueeze(_View):
         return Squeeze.apply(g, axes=(self.dim,), nm="SqueezeBackward1")
 
     def name(self):
-        return "UnsqueezeBackward0"
+        return self.nm
 
 
-def squeeze(input, dim=None):
+def squeeze(input, dim=None, *, _inplace=False):
     shp = input._data.shape
     nd = len(shp)
     if dim is None:
@@ -396,12 +396,14 @@ def squeeze(input, dim=None):
         else:
             dims, nm = (wrap_dim(dim, nd),), "SqueezeBackward1"
         axes = tuple(d for d in dims if nd and shp[d] == 1)
+    if _inplace:   # squeeze_: SqueezeBackward3/4/5
+        nm = nm[:-1] + str(int(nm[-1]) + 3)
     return Squeeze.view_apply(input, axes=axes, nm=nm)
 
 
-def unsqueeze(input, dim):
+def unsqueeze(input, dim, *, _nm="UnsqueezeBackward0"):
     d = wrap_dim(dim, input._data.ndim + 1)
-    return Unsqueeze.view_apply(input, dim=d)
+    return Unsqueeze.view_apply(input, dim=d, nm=_nm)
 
 
 # ---- broadcasting and tiling -------------------------------------------------------------------
@@ -1168,21 +1170,29 @@ _NOT_METHODS = {"cat", "concat", "concatenate", "stack", "hstack", "vstack", "ro
 TENSOR_METHODS = {n: globals()[n] for n in __all__ if n not in _NOT_METHODS}
 TENSOR_METHODS.update({
     "T": property(_T), "mT": property(_mT), "H": property(_T), "mH": property(_mT),
-    "squeeze_": lambda self, dim=None: _inplace_shape(self, squeeze(self, dim)),
-    "unsqueeze_": lambda self, dim: _inplace_shape(self, unsqueeze(self, dim)),
-    "t_": lambda self: _inplace_shape(self, t(self)),
-    "transpose_": lambda self, a, b: _inplace_shape(self, transpose(self, a, b)),
+    "squeeze_": lambda self, dim=None: _inplace_shape(
+        self, lambda: squeeze(self, dim, _inplace=True)),
+    "unsqueeze_": lambda self, dim: _inplace_shape(
+        self, lambda: unsqueeze(self, dim, _nm="UnsqueezeBackward1")),
+    "t_": lambda self: _inplace_shape(self, lambda: t(self, _nm="TBackward1")),
+    "transpose_": lambda self, a, b: _inplace_shape(
+        self, lambda: transpose(self, a, b, _nm="TransposeBackward1")),
     "tril_": lambda self, k=0: self._inplace_from(tril(self, k)),
     "triu_": lambda self, k=0: self._inplace_from(triu(self, k)),
     "resize_": lambda self, *s: _resize_(self, parse_size(s)),
 })
 
 
-def _inplace_shape(self, r):
+def _inplace_shape(self, make):
+    """In-place view ops (t_, squeeze_...): ``self`` takes the view's shape and strides."""
+    _leaf_inplace_check(self)
+    r = make()
     self._data = r._data
+    if self._base is not None:      # still a view of the same base, by one more step
+        self._view_fn = r._view_fn
     self._version.v += 1
     if r.grad_fn is not None:
-        self.grad_fn = r.grad_fn
+        self.grad_fn, self._output_nr = r.grad_fn, r._output_nr
     return self
 
 
