@@ -318,3 +318,11 @@ def test_cuda_is_refused_clearly():
     missing backend (torch without CUDA raises AssertionError)."""
     with pytest.raises(RuntimeError, match="cuda"):
         ember.zeros(2, device="cuda")
+
+
+def test_gradcheck_copy_and_fill():
+    x = ember.tensor(rand(2, 3, seed=1), requires_grad=True)
+    w = ember.tensor(rand(3, seed=2), requires_grad=True)
+    assert ember.autograd.gradcheck(lambda x, w: (x * 1).copy_(w * 2) * x, (x, w))
+    assert ember.autograd.gradcheck(lambda x, w: (x * 1).fill_(w[0].exp()) * x, (x, w))
+    assert ember.autograd.gradgradcheck(lambda x, w: (x * 1).copy_(w ** 2) * x, (x, w))
