@@ -110,6 +110,15 @@ def fma64(a, b, c) -> np.ndarray:
     return (th + v.reshape(th.shape)).astype(f64)
 
 
+def cast(values: np.ndarray, npd) -> np.ndarray:
+    """Convert kernel values to the tensor dtype as C++ does: ``c10::Half`` is built from a
+    float, so wider values go through float32 first (double rounding included)."""
+    npd = np.dtype(npd)
+    if npd == np.float16 and values.dtype != np.float16:
+        values = values.astype(f32)
+    return values.astype(npd, copy=False)
+
+
 def _libm(fn, x: np.ndarray) -> np.ndarray:
     """Apply a libm function (via ``math``) element by element: torch calls the same one."""
     return np.fromiter(map(fn, x.ravel().tolist()), dtype=f64, count=x.size).reshape(x.shape)
@@ -279,7 +288,7 @@ def normal(eng: MT19937, n: int, npd, mean: float = 0.0, std: float = 1.0,
     """``normal_(mean, std)`` on ``n`` elements of a float dtype."""
     if n >= 16 and contiguous:
         return _normal_fill(eng, n, npd, mean, std)
-    return _normal_scalar(eng, n, mean, std).astype(npd)
+    return cast(_normal_scalar(eng, n, mean, std), npd)
 
 
 # ---- integers ---------------------------------------------------------------------------------
@@ -287,12 +296,12 @@ def random_from_to(eng: MT19937, n: int, npd, range_: int, base: int) -> np.ndar
     """``random_(from, to)``: ``(draw % range) + from``, 64-bit draws from 2**28 up."""
     v = eng.random64(n) if range_ >= 1 << 28 else eng.random(n).astype(np.uint64)
     v = (v % np.uint64(range_)) + np.uint64(base & 0xFFFF_FFFF_FFFF_FFFF)
-    return v.view(np.int64).astype(npd)
+    return cast(v.view(np.int64), npd)
 
 
 def random_full_64(eng: MT19937, n: int, npd) -> np.ndarray:
     """``random_(from=int64 min, to=None)``: a whole ``random64()`` as int64."""
-    return eng.random64(n).view(np.int64).astype(npd)
+    return cast(eng.random64(n).view(np.int64), npd)
 
 
 def random_default(eng: MT19937, n: int, npd) -> np.ndarray:

@@ -575,7 +575,7 @@ def _in_memory_order(self, generator, kernel, *args):
     (torch's TensorIterator order), cast to ``self``'s dtype."""
     perm = _rk.memory_order(self._data)
     vals = kernel(_eng(generator), self._data.size, *args)
-    return _rk.to_layout(vals.astype(self._data.dtype), self._data.shape, perm)
+    return _rk.to_layout(_rk.cast(vals, self._data.dtype), self._data.shape, perm)
 
 
 def geometric_(self, p, *, generator=None):
