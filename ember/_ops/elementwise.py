@@ -21,7 +21,7 @@ import numbers
 
 from .._backend import xp
 from .._backend import dtypes as _dt
-from .._tensor import Tensor
+from .._tensor import Tensor, _SCALAR_TYPE, _CPP_TYPE
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from ._util import binary_dtype, result_dtype, grad_for, as_tensor_arg
@@ -32,20 +32,13 @@ _ndarray = xp.ndarray
 _PY_NUM = (int, float, bool)          # passed to NumPy as weak scalars
 _FLOAT_KINDS = "fc"
 
-# torch's names for dtypes in kernel errors ("not implemented for 'Long'")
-_TORCH_NAME = {"bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short",
-               "int32": "Int", "int64": "Long", "float16": "Half", "float32": "Float",
-               "float64": "Double", "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
-# ... and in dtype-mismatch messages ("expected dtype float ... but got dtype double")
-_META_NAME = {"bool": "bool", "uint8": "unsigned char", "int8": "signed char",
-              "int16": "short int", "int32": "int", "int64": "long int",
-              "float16": "c10::Half", "float32": "float", "float64": "double"}
 _INT_BOUNDS = {xp.dtype(t): (int(xp.iinfo(t).min), int(xp.iinfo(t).max))
                for t in (xp.uint8, xp.int8, xp.int16, xp.int32, xp.int64)}
 
 
 def _tname(npd) -> str:
-    return _TORCH_NAME[xp.dtype(npd).name]
+    """torch's ScalarType name of a NumPy dtype ('Float', 'Long'...), as kernel errors say."""
+    return _SCALAR_TYPE[xp.dtype(npd).name]
 
 
 def _not_implemented(kernel: str, npd):
@@ -92,9 +85,20 @@ def _need_operand(x, fn: str, pos: str = "other"):
     return y
 
 
+_FLT_MAX = {xp.dtype(xp.float32): float(xp.finfo(xp.float32).max),
+            xp.dtype(xp.float16): float(xp.finfo(xp.float16).max)}
+
+
 def _fit_scalar(s, npd):
     """A Python number as an operand of dtype ``npd``. Integers that do not fit wrap
-    around, as torch's scalar conversion does (NumPy would raise OverflowError)."""
+    around, as torch's scalar conversion does (NumPy would raise OverflowError); floats
+    beyond the dtype's range become ±inf silently (NumPy would warn)."""
+    if type(s) is float:
+        m = _FLT_MAX.get(npd)
+        if m is not None and not -m <= s <= m and s == s:
+            with _quiet():
+                return npd.type(s)
+        return s
     if type(s) is int and npd.kind in "iu":
         lo, hi = _INT_BOUNDS[npd]
         if not lo <= s <= hi:
@@ -137,6 +141,22 @@ def _raise_broadcast(err, *operands):
             out.append(b[i] if a[i] == 1 else a[i])
         acc = tuple(reversed(out))
     raise err
+
+
+_FMA_VIA_F64 = (xp.dtype(xp.float32), xp.dtype(xp.float16))
+
+
+def _fma(x, y, z, npd):
+    """``x * y + z`` rounded once, like the fused multiply-add in torch's CPU kernels for
+    add(alpha=), addcmul and lerp. float32/float16: exact through float64 (the product of
+    two float32 values is exact there). float64 has no wider type: two roundings (an ulp at
+    most from torch). Python-number factors are rounded to float32 first for float32/16
+    results, as torch's ``opmath`` scalars are."""
+    if npd in _FMA_VIA_F64:
+        if type(y) is float:
+            y = float(xp.float32(y))
+        return xp.add(xp.multiply(x, y, dtype=xp.float64), z).astype(npd)
+    return xp.add(xp.multiply(x, y), z)
 
 
 def zeros_like_t(t: Tensor) -> Tensor:
@@ -219,7 +239,7 @@ class Add(_Binary):
         a, b = self._prep(a, b, npd)
         if alpha != 1:
             self.alpha = alpha
-            b = xp.multiply(b, _fit_scalar(alpha, npd))
+            return _fma(b, _fit_scalar(alpha, npd), a, npd)
         return xp.add(a, b)
 
     def backward(self, g):
@@ -240,7 +260,7 @@ class Sub(_Binary):
         a, b = self._prep(a, b, npd)
         if alpha != 1:
             self.alpha = alpha
-            b = xp.multiply(b, _fit_scalar(alpha, npd))
+            return _fma(b, _fit_scalar(-alpha, npd), a, npd)
         return xp.subtract(a, b)
 
     def backward(self, g):
@@ -281,8 +301,9 @@ class Div(_Binary):
 
     def backward(self, g):
         a, b = self.saved_inputs
-        ga = grad_for(g / b, *self.ma) if _want(self, 0) else None
-        gb = grad_for(-g * ((a / b) / b), *self.mb) if _want(self, 1) else None
+        with _quiet():
+            ga = grad_for(g / b, *self.ma) if _want(self, 0) else None
+            gb = grad_for(-g * ((a / b) / b), *self.mb) if _want(self, 1) else None
         return ga, gb
 
     def name(self):
@@ -323,11 +344,15 @@ class Pow(_Binary):
             return xp.power(a, b)
 
     def backward(self, g):
+        with _quiet():       # 0 ** -1, log(0) * 0...: inf/NaN as in torch, no warnings
+            return self._grads(g)
+
+    def _grads(self, g):
         a, b = self.saved_inputs
         ga = gb = None
         if self.ma is not None and _want(self, 0):
             if self.mb is None:          # exponent is a number
-                ga = g * 0 if b == 0 else g * (b * pow(a, b - 1))
+                ga = zeros_like_t(g) if b == 0 else g * (b * pow(a, b - 1))
             else:
                 ga = _masked(_raw(b) == 0, g * (b * pow(a, b - 1)), False)
             ga = grad_for(ga, *self.ma)
@@ -749,12 +774,16 @@ class _Unary(Primitive):
         return self.tname
 
 
-def _unary(name, fn, grad, save_in=False, save_out=False, tname=None, **attrs):
+def _unary(name, fn, grad, save_in=False, save_out=False, tname=None, quiet=False, **attrs):
     """Define a unary primitive; ``grad(g, x, y)`` gives the input gradient from the
-    output gradient, the saved input ``x`` and/or the saved output ``y``."""
+    output gradient, the saved input ``x`` and/or the saved output ``y``. ``quiet``: the
+    gradient has poles (1/x...) where torch returns inf/NaN silently."""
     def backward(self, g):
         x = self.saved_inputs[0] if save_in else None
         y = self.saved_output if save_out else None
+        if quiet:
+            with _quiet():
+                return grad(g, x, y)
         return grad(g, x, y)
 
     return type(name, (_Unary,), {
@@ -798,19 +827,23 @@ Neg = _unary("Neg", xp.negative, lambda g, x, y: -g, keep_int=True, bool_error=_
 Exp = _unary("Exp", xp.exp, lambda g, x, y: g * y, save_out=True)
 Exp2 = _unary("Exp2", xp.exp2, lambda g, x, y: g * (y * _LN2), save_out=True)
 Expm1 = _unary("Expm1", xp.expm1, lambda g, x, y: g * (y + 1), save_out=True)
-Log = _unary("Log", xp.log, lambda g, x, y: g / x, save_in=True)
-Log2 = _unary("Log2", xp.log2, lambda g, x, y: g / (x * _LN2), save_in=True)
-Log10 = _unary("Log10", xp.log10, lambda g, x, y: g / (x * _LN10), save_in=True)
-Log1p = _unary("Log1p", xp.log1p, lambda g, x, y: g / (x + 1), save_in=True,
+Log = _unary("Log", xp.log, lambda g, x, y: g / x, save_in=True, quiet=True)
+Log2 = _unary("Log2", xp.log2, lambda g, x, y: g / (x * _LN2), save_in=True, quiet=True)
+Log10 = _unary("Log10", xp.log10, lambda g, x, y: g / (x * _LN10), save_in=True, quiet=True)
+Log1p = _unary("Log1p", xp.log1p, lambda g, x, y: g / (x + 1), save_in=True, quiet=True,
                tname="Log1PBackward0")
-Sqrt = _unary("Sqrt", xp.sqrt, lambda g, x, y: g / (2 * y), save_out=True)
-Rsqrt = _unary("Rsqrt", _rsqrt_fn, lambda g, x, y: -0.5 * g * (y * y * y), save_out=True)
-Reciprocal = _unary("Reciprocal", xp.reciprocal, lambda g, x, y: -g * (y * y), save_out=True)
+Sqrt = _unary("Sqrt", xp.sqrt, lambda g, x, y: g / (2 * y), save_out=True, quiet=True)
+Rsqrt = _unary("Rsqrt", _rsqrt_fn, lambda g, x, y: -0.5 * g * (y * y * y), save_out=True,
+               quiet=True)
+Reciprocal = _unary("Reciprocal", xp.reciprocal, lambda g, x, y: -g * (y * y), save_out=True,
+                    quiet=True)
 Sin = _unary("Sin", xp.sin, lambda g, x, y: g * cos(x), save_in=True)
 Cos = _unary("Cos", xp.cos, lambda g, x, y: g * -sin(x), save_in=True)
-Tan = _unary("Tan", xp.tan, lambda g, x, y: g * (1 + y * y), save_out=True)
-Asin = _unary("Asin", xp.arcsin, lambda g, x, y: g * rsqrt(-x * x + 1), save_in=True)
-Acos = _unary("Acos", xp.arccos, lambda g, x, y: g * -rsqrt(-x * x + 1), save_in=True)
+Tan = _unary("Tan", xp.tan, lambda g, x, y: g * (1 + y * y), save_out=True, quiet=True)
+Asin = _unary("Asin", xp.arcsin, lambda g, x, y: g * rsqrt(-x * x + 1), save_in=True,
+              quiet=True)
+Acos = _unary("Acos", xp.arccos, lambda g, x, y: g * -rsqrt(-x * x + 1), save_in=True,
+              quiet=True)
 Atan = _unary("Atan", xp.arctan, lambda g, x, y: g / (x * x + 1), save_in=True)
 Sinh = _unary("Sinh", xp.sinh, lambda g, x, y: g * cosh(x), save_in=True)
 Cosh = _unary("Cosh", xp.cosh, lambda g, x, y: g * sinh(x), save_in=True)
@@ -821,7 +854,7 @@ Erf = _unary("Erf", _special.erf_array,
 Erfc = _unary("Erfc", _special.erfc_array,
               lambda g, x, y: -_TWO_OVER_SQRT_PI * exp(-(x * x)) * g, save_in=True)
 Erfinv = _unary("Erfinv", _special.erfinv_array,
-                lambda g, x, y: _HALF_SQRT_PI * exp(y * y) * g, save_out=True)
+                lambda g, x, y: _HALF_SQRT_PI * exp(y * y) * g, save_out=True, quiet=True)
 Abs = _unary("Abs", xp.abs, lambda g, x, y: g * _const(xp.sign(x._data)), save_in=True,
              keep_int=True, bool_error=_bool_unsupported("abs_cpu"), int_fn=xp.abs)
 
@@ -1017,11 +1050,14 @@ class Lerp(Primitive):
 
     def forward(self, s, e, w):
         self.metas = (_meta(s), _meta(e), _meta(w))
+        npd = s.dtype
         diff = e - s
         if type(w) is not _ndarray:
-            return s + w * diff if builtins.abs(w) < 0.5 else e - diff * (1 - w)
-        w = w.astype(s.dtype, copy=False)
-        return xp.where(xp.abs(w) < 0.5, s + w * diff, e - diff * (1 - w))
+            w = float(xp.float32(w)) if npd in _FMA_VIA_F64 else w
+            return _fma(diff, w, s, npd) if builtins.abs(w) < 0.5 else \
+                _fma(diff, w - 1, e, npd)
+        w = w.astype(npd, copy=False)
+        return xp.where(xp.abs(w) < 0.5, _fma(diff, w, s, npd), _fma(diff, w - 1, e, npd))
 
     def backward(self, g):
         s, e, w = self.saved_inputs
@@ -1037,7 +1073,7 @@ class Lerp(Primitive):
 
 
 def _meta_name(t: Tensor) -> str:
-    return _META_NAME.get(t.dtype.name, t.dtype.name)
+    return _CPP_TYPE.get(t.dtype.name, t.dtype.name)
 
 
 def lerp(input, end, weight) -> Tensor:
@@ -1069,9 +1105,11 @@ class Addcmul(Primitive):
         if npd.kind in "iu":
             value = int(value)
         self.value = value
-        v = t1 if value == 1 else xp.multiply(t1, _fit_scalar(value, npd))
+        v = t1 if value == 1 else xp.multiply(t1, _fit_scalar(value, npd), dtype=npd)
         with _quiet():
-            return xp.add(a, xp.true_divide(v, t2) if self.divide else xp.multiply(v, t2))
+            if self.divide:
+                return xp.add(a, xp.true_divide(v, t2))
+            return _fma(v, t2, a, npd)
 
     def backward(self, g):
         t1, t2 = self.saved_inputs
@@ -1415,25 +1453,21 @@ def _truediv(self, other):
         _raise_broadcast(e, self, other)
 
 
-def _inplace(fn, saves_self=True):
+def _inplace(fn):
     """In-place form of ``fn``: compute out of place, then write into ``self`` under torch's
-    rules (dtype castability, broadcast shape, leaf and version checks). Ops whose backward
-    reads their input compute from a clone, so the graph keeps the pre-update values."""
+    rules (dtype castability, broadcast shape, leaf and version checks; ``_inplace_from``
+    keeps a copy of ``self`` for an op that saved it, as torch's original_self)."""
     def method(self, *args, **kwargs):
-        src = self
-        if saves_self and STATE.enabled and (self._requires_grad or builtins.any(
-                isinstance(a, Tensor) and a._requires_grad for a in args)):
-            src = self.clone()
-        result = fn(src, *args, **kwargs)
+        result = fn(self, *args, **kwargs)
         _check_castable(result, self)
         return self._inplace_from(result)
     method.__name__ = fn.__name__ + "_"
     return method
 
 
-def _inplace_op(fn, saves_self=True):
+def _inplace_op(fn):
     """``tensor OP= other``: NotImplemented for foreign operand types."""
-    ip = _inplace(fn, saves_self)
+    ip = _inplace(fn)
 
     def op(self, other):
         if not isinstance(other, Tensor) and type(other) not in _PY_NUM:
@@ -1488,22 +1522,14 @@ TENSOR_METHODS.update({
     "__xor__": _checked(bitwise_xor), "__rand__": _checked(bitwise_and),
     "__ror__": _checked(bitwise_or), "__rxor__": _checked(bitwise_xor),
     "__lshift__": _checked(bitwise_left_shift), "__rshift__": _checked(bitwise_right_shift),
-    "__iadd__": _inplace_op(add, False), "__isub__": _inplace_op(sub, False),
+    "__iadd__": _inplace_op(add), "__isub__": _inplace_op(sub),
     "__imul__": _inplace_op(mul), "__itruediv__": _inplace_op(div),
     "__ifloordiv__": _inplace_op(floor_divide), "__imod__": _inplace_op(remainder),
-    "__ipow__": _inplace_op(pow), "__iand__": _inplace_op(bitwise_and, False),
-    "__ior__": _inplace_op(bitwise_or, False), "__ixor__": _inplace_op(bitwise_xor, False),
-    "__ilshift__": _inplace_op(bitwise_left_shift, False),
-    "__irshift__": _inplace_op(bitwise_right_shift, False),
+    "__ipow__": _inplace_op(pow), "__iand__": _inplace_op(bitwise_and),
+    "__ior__": _inplace_op(bitwise_or), "__ixor__": _inplace_op(bitwise_xor),
+    "__ilshift__": _inplace_op(bitwise_left_shift),
+    "__irshift__": _inplace_op(bitwise_right_shift),
 })
-# ops whose backward does not read their (pre-update) input: no clone needed in-place
-_NO_SAVE = {"add", "sub", "subtract", "neg", "negative", "exp", "exp2", "expm1", "sqrt",
-            "rsqrt", "reciprocal", "tan", "tanh", "sigmoid", "relu", "erfinv", "sign", "floor",
-            "ceil", "round", "trunc", "fix", "frac", "floor_divide", "eq", "ne", "lt", "le",
-            "gt", "ge", "greater", "greater_equal", "less", "less_equal", "not_equal",
-            "logical_and", "logical_or", "logical_xor", "logical_not", "bitwise_and",
-            "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift",
-            "bitwise_right_shift"}
 for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "true_divide",
               "floor_divide", "pow", "float_power", "remainder", "fmod", "atan2", "arctan2",
               "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
@@ -1515,5 +1541,5 @@ for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "tru
               "greater_equal", "less", "less_equal", "not_equal", "logical_and", "logical_or",
               "logical_xor", "logical_not", "bitwise_and", "bitwise_or", "bitwise_xor",
               "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "nan_to_num"):
-    TENSOR_METHODS[_name + "_"] = _inplace(_PUBLIC[_name], _name not in _NO_SAVE)
+    TENSOR_METHODS[_name + "_"] = _inplace(_PUBLIC[_name])
 del _name
