@@ -504,6 +504,15 @@ def test_comparisons(op):
     check_raises(lambda M, x, y: eval(f"x {op} y", {"x": x, "y": y}), a, rand(3))
 
 
+def test_comparison_with_out_of_range_int():
+    # torch converts the number to the tensor's dtype first (wrapping), as in arithmetic
+    u = np.array([1, 200], dtype=np.uint8)
+    for f in [lambda M, a: a > -1, lambda M, a: a == 300, lambda M, a: a < 256,
+              lambda M, a: a.to(M.int8) == 257, lambda M, a: a == 1.0, lambda M, a: a > 1.5,
+              lambda M, a: (a > 1) == 1, lambda M, a: (a > 1) < 0.5]:
+        check(f, u)
+
+
 def test_comparison_aliases_and_equal():
     a, b = rand(2, 3).round(), rand(2, 3, seed=4).round()
     for n in ["greater", "greater_equal", "less", "less_equal", "not_equal"]:

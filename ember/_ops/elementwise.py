@@ -103,8 +103,7 @@ def _fit_scalar(s, npd):
         lo, hi = _INT_BOUNDS[npd]
         if not lo <= s <= hi:
             if not -2 ** 63 <= s < 2 ** 64:
-                raise RuntimeError(f"value cannot be converted to type int64_t without "
-                                   f"overflow")
+                raise RuntimeError("value cannot be converted to type int64_t without overflow")
             return xp.array(s & 0xFFFFFFFFFFFFFFFF, dtype=xp.uint64).astype(npd)[()]
     return s
 
@@ -1199,6 +1198,8 @@ def _comparable(a: Tensor, b, fn: str):
         return ad, bd
     if _dt._scalar_cat(b) > _BY_NP[ad.dtype]._cat:
         ad = ad.astype(binary_dtype(a, b).np)
+    elif type(b) is int:
+        b = _fit_scalar(b, ad.dtype)     # torch wraps it: uint8 > -1 compares with 255
     return ad, b
 
 

@@ -18,8 +18,9 @@ from .._backend.reduce import sum_like_torch
 from .._backend import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Primitive
+from ..autograd.grad_mode import STATE
 from ._util import normalize_dims, wrap_dim, ExpandTo, ToDtype
-from .elementwise import (where, zeros_like_t, _masked, _const, _tname, _want, exp, log, sqrt,
+from .elementwise import (where, zeros_like_t, _masked, _const, _tname, exp, log,
                           abs as _abs, sign as _sign, isnan as _isnan)
 
 _BY_NP = _dt._BY_NP
@@ -723,28 +724,37 @@ def _cumprod_grad(x: Tensor, y: Tensor, g: Tensor, d: int) -> Tensor:
 
     * before the first zero z of a line: the usual revcumsum(g * y) / x (x is nonzero there);
     * at z: cumprod(x[:z]) * sum_{k>=z} g_k prod(x[z+1..k]);
-    * after z: x_z times the same gradient for x with x_z set to 1 (0, with the right
-      derivative), recursively over the later zeros."""
-    xd = x._data
-    zero = xd == 0
-    if not zero.any():
+    * after z: x_z times the same gradient for x with x_z set to 1. Its value is 0, so it is
+      only built when a graph is being recorded (create_graph), where its derivative
+      matters; the later zeros are handled the same way, one level per zero."""
+    if not (x._data == 0).any():
         return _rev_cumsum(g * y, d) / x
-    n = xd.shape[d]
-    pos = xp.arange(n).reshape([-1 if i == d else 1 for i in range(xd.ndim)])
-    first = xp.where(zero.any(axis=d, keepdims=True), xp.argmax(zero, axis=d, keepdims=True), n)
-    before, at, after = pos < first, pos == first, pos > first
-    ones = _const(xp.ones_like(xd))
-    x_before = where(_const(before), x, ones)
-    grad = _masked(before, _rev_cumsum(g * y, d) / x_before)
-    w = where(_const(after), x, ones).cumprod(d)          # prod of x over (z, k]
-    s = _rev_cumsum(_masked(before, g * w, False), d)
-    grad = grad + _masked(at, _exclusive_cumprod(x_before, d) * s)
-    if after.any():
-        x_unzeroed = where(_const(at), ones, x)
-        inner = _cumprod_grad(x_unzeroed, x_unzeroed.cumprod(d), g, d)
+    nd = x._data.ndim
+    n = x._data.shape[d]
+    pos = xp.arange(n).reshape([-1 if i == d else 1 for i in range(nd)])
+    ones = _const(xp.ones_like(x._data))
+    grad = factor = region = None
+    while True:
+        zero = x._data == 0
+        first = xp.where(zero.any(axis=d, keepdims=True), xp.argmax(zero, axis=d, keepdims=True),
+                         n)
+        before, at, after = pos < first, pos == first, pos > first
+        x_before = where(_const(before), x, ones)
+        part = _masked(before if region is None else before & region,
+                       _rev_cumsum(g * y, d) / x_before)
+        w = where(_const(after), x, ones).cumprod(d)          # prod of x over (z, k]
+        s = _rev_cumsum(_masked(before, g * w, False), d)
+        part = part + _masked(at, _exclusive_cumprod(x_before, d) * s)
+        if factor is not None:
+            part = part * factor
+        grad = part if grad is None else grad + part
+        region = after if region is None else after & region
+        if not STATE.enabled or not region.any():
+            return grad
         x_z = _masked(at, x).sum(d, keepdim=True)
-        grad = grad + _masked(after, x_z * inner)
-    return grad
+        factor = x_z if factor is None else factor * x_z
+        x = where(_const(at), ones, x)
+        y = x.cumprod(d)
 
 
 def cumprod(input, dim, *, dtype=None) -> Tensor:
