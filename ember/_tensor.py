@@ -80,22 +80,25 @@ class Tensor:
     def __new__(cls, *args, device=None, **kwargs):
         self = object.__new__(cls)
         canonical_device(device)
+        if kwargs:
+            raise TypeError(f"new() received an invalid combination of arguments - got "
+                            f"unexpected keyword(s) {sorted(kwargs)}")
         if len(args) == 1 and isinstance(args[0], Tensor):
-            src = args[0]
-            if src.dtype is not _dt.get_default_dtype():
-                raise TypeError(f"expected {_dt.get_default_dtype()} (got {src.dtype})")
-            arr = src._data
-        elif len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            arr = args[0]._data                     # torch aliases the tensor, any dtype
+        elif len(args) == 1 and isinstance(args[0], Size) or \
+                all(isinstance(a, numbers.Integral) for a in args):
+            from ._ops._util import parse_size    # Tensor(2, 3), Tensor(Size), Tensor()
+            shape = parse_size(tuple(args[0]) if len(args) == 1 and isinstance(args[0], Size)
+                               else args or (0,))
+            arr = xp.zeros(shape, dtype=_dt.default_float_np())
+        elif len(args) == 1 and isinstance(args[0], (list, tuple, _ndarray, str)):
             from ._ops.creation import _array_from_data
             arr = _array_from_data(args[0], _dt.get_default_dtype())
-        elif all(isinstance(a, numbers.Integral) for a in args) or (
-                len(args) == 1 and isinstance(args[0], (tuple, list, Size))):
-            shape = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], numbers.Integral) \
-                else args
-            arr = xp.empty(shape, dtype=_dt.default_float_np())
-            arr.fill(0)
+        elif len(args) == 1:
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
         else:
-            raise TypeError(f"new() received an invalid combination of arguments - got {args!r}")
+            raise TypeError(f"new() received an invalid combination of arguments - got "
+                            f"({', '.join(type(a).__name__ for a in args)})")
         self._init(arr)
         return self
 
