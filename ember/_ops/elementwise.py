@@ -1387,7 +1387,8 @@ def positive(input) -> Tensor:
 # Tensor operators, reflected operators, in-place forms
 # ---------------------------------------------------------------------------------------
 def _operator(cls, *params):
-    """``tensor OP other``: unsupported operand types give NotImplemented (TypeError)."""
+    """``tensor OP other`` for a binary primitive (the hot path: ``_checked`` inlined);
+    unsupported operand types give NotImplemented (TypeError)."""
     def op(self, other):
         if not isinstance(other, Tensor) and type(other) not in _PY_NUM:
             other = _operand(other)
@@ -1409,6 +1410,8 @@ def _reflected(cls, *params):
 
 
 def _checked(fn):
+    """``tensor OP other`` through ``fn``: NotImplemented for operand types torch does not
+    take (Python then tries the reflected operator or raises TypeError)."""
     def op(self, other):
         if not isinstance(other, Tensor) and type(other) not in _PY_NUM:
             other = _operand(other)
@@ -1419,35 +1422,30 @@ def _checked(fn):
     return op
 
 
-def _rsub(self, other):
-    other = _operand(other)
-    if other is None:
-        return NotImplemented
-    return sub(other, self)
+def _swapped(fn):
+    """``other OP tensor`` (reflected operator) as ``fn(other, tensor)``; NotImplemented for
+    operand types torch does not take."""
+    def op(self, other):
+        other = _operand(other)
+        if other is None:
+            return NotImplemented
+        return fn(other, self)
+    return op
 
 
-def _rtruediv(self, other):
+def _number_over_tensor(other, self):
     """``number / tensor`` is computed as torch does: reciprocal(tensor) * number."""
-    other = _operand(other)
-    if other is None:
-        return NotImplemented
     if isinstance(other, Tensor):
         return div(other, self)
     return mul(reciprocal(self), other)
 
 
-def _rmod(self, other):
-    other = _operand(other)
-    if other is None:
-        return NotImplemented
-    return remainder(other, self)
+_rsub = _swapped(sub)
+_rtruediv = _swapped(_number_over_tensor)
+_rmod = _swapped(remainder)
 
 
-def _truediv(self, other):
-    if not isinstance(other, Tensor) and type(other) not in _PY_NUM:
-        other = _operand(other)
-        if other is None:
-            return NotImplemented
+def _true_div(self, other):
     try:
         return Div.apply(self, other, _float_result(self, other).np)
     except ValueError as e:
@@ -1468,15 +1466,7 @@ def _inplace(fn):
 
 def _inplace_op(fn):
     """``tensor OP= other``: NotImplemented for foreign operand types."""
-    ip = _inplace(fn)
-
-    def op(self, other):
-        if not isinstance(other, Tensor) and type(other) not in _PY_NUM:
-            other = _operand(other)
-            if other is None:
-                return NotImplemented
-        return ip(self, other)
-    return op
+    return _checked(_inplace(fn))
 
 
 subtract, multiply, divide, sgn = sub, mul, div, sign
@@ -1511,7 +1501,7 @@ TENSOR_METHODS.update({
     "__add__": _operator(Add), "__radd__": _operator(Add),
     "__sub__": _checked(sub), "__rsub__": _rsub,
     "__mul__": _operator(Mul), "__rmul__": _operator(Mul),
-    "__truediv__": _truediv, "__rtruediv__": _rtruediv,
+    "__truediv__": _checked(_true_div), "__rtruediv__": _rtruediv,
     "__floordiv__": _operator(FloorDivide, "floor"),
     "__rfloordiv__": _reflected(FloorDivide, "floor"),
     "__mod__": _operator(Remainder), "__rmod__": _rmod,
