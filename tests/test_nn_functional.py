@@ -178,6 +178,21 @@ def test_conv2d(xs, ws, kw):
     check(lambda M, a, w: F(M).conv2d(a, w, **kw), x(*xs), x(*ws), noncontig=True)
 
 
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((16, 3, 7, 6), (4, 3, 3, 3), dict(stride=2, padding=1)),           # batch-last layout
+    ((20, 4, 5, 5), (6, 2, 3, 3), dict(groups=2, padding=1)),
+    ((17, 2, 9), (3, 2, 3), dict(stride=2)),
+])
+def test_conv_large_batch_small_output(xs, ws, kw):
+    fn = "conv2d" if len(xs) == 4 else "conv1d"
+    both_precisions(lambda M, a, w, b: getattr(F(M), fn)(a, w, b, **kw), x(*xs), x(*ws),
+                    x(ws[0]))
+    tfn = "conv_transpose2d" if len(xs) == 4 else "conv_transpose1d"
+    wt = (ws[0], ws[1]) + ws[2:]
+    both_precisions(lambda M, a, w: getattr(F(M), tfn)(a, w, groups=kw.get("groups", 1)),
+                    x(xs[0], ws[0], *xs[2:]), x(*wt))
+
+
 def test_conv1d_conv3d():
     both_precisions(lambda M, a, w, b: F(M).conv1d(a, w, b, stride=2, padding=2, dilation=2),
                     x(2, 3, 11), x(4, 3, 3), x(4))
@@ -510,6 +525,8 @@ GRADCHECK = {
     "log_softmax": (lambda a: f.log_softmax(a, 0), lambda: (_t(3, 2),)),
     "conv2d": (lambda a, w, b: f.conv2d(a, w, b, stride=2, padding=1, groups=2),
                lambda: (_t(1, 2, 4, 3), _t(2, 1, 2, 2), _t(2))),
+    "conv2d_batch_last": (lambda a, w: f.conv2d(a, w, stride=2, padding=1),
+                          lambda: (_t(16, 1, 3, 3), _t(2, 1, 2, 2))),
     "conv1d_dil": (lambda a, w: f.conv1d(a, w, dilation=2, padding=1),
                    lambda: (_t(1, 2, 5), _t(1, 2, 2))),
     "conv_transpose2d": (lambda a, w, b: f.conv_transpose2d(a, w, b, stride=2, output_padding=1),

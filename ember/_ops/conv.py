@@ -30,15 +30,22 @@ _COL_CACHE_BYTES = 64 << 20
 
 
 class Geom:
-    """Geometry of one convolution: x (N, C, *in_sp) -> y (N, O, *out_sp)."""
-    __slots__ = ("nd", "kernel", "stride", "dilation", "pad_l", "pad_r", "groups", "in_sp",
-                 "out_sp")
+    """Geometry of one convolution: x (N, C, *in_sp) -> y (N, O, *out_sp).
 
-    def __init__(self, kernel, stride, dilation, pad_l, pad_r, groups, in_sp, out_sp):
+    ``batch_last`` picks the column layout: ``(.., prod(O), N)`` (batch innermost) when the
+    output rows are short and the batch is large, else ``(.., N, prod(O))``. The strided
+    copies of im2col/col2im then always move long contiguous runs; measured 1.5-3x faster
+    for the small late layers of a CNN, slower for large images."""
+    __slots__ = ("nd", "kernel", "stride", "dilation", "pad_l", "pad_r", "groups", "in_sp",
+                 "out_sp", "batch_last")
+
+    def __init__(self, kernel, stride, dilation, pad_l, pad_r, groups, in_sp, out_sp,
+                 batch=1):
         self.nd = len(kernel)
         self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
         self.pad_l, self.pad_r, self.groups = tuple(pad_l), tuple(pad_r), groups
         self.in_sp, self.out_sp = tuple(in_sp), tuple(out_sp)
+        self.batch_last = batch >= 16 and self.out_sp[-1] <= 8
 
     @property
     def padded(self):
@@ -54,13 +61,24 @@ def _pad(x, geom: Geom):
     return out
 
 
-def _windows(xpad, geom: Geom):
-    """Read-only view ``(N, C, *K, *O)`` of all kernel windows."""
+def _pad_batch_last(x, geom: Geom):
+    """``x (N, C, *S)`` as a padded ``(C, *S_padded, N)`` copy."""
+    nd = geom.nd
+    out = xp.zeros((x.shape[1],) + geom.padded + (x.shape[0],), dtype=x.dtype)
+    out[(slice(None),) + tuple(slice(a, a + s) for a, s in zip(geom.pad_l, geom.in_sp))] = \
+        x.transpose((1,) + tuple(range(2, 2 + nd)) + (0,))
+    return out
+
+
+def _windows(xpad, geom: Geom, lead=2, trail=0):
+    """Read-only view ``lead + K + O + trail`` of all kernel windows of ``xpad``
+    (laid out ``lead + S_padded + trail``)."""
     st = xpad.strides
     nd = geom.nd
-    shape = xpad.shape[:2] + geom.kernel + geom.out_sp
-    strides = st[:2] + tuple(st[2 + i] * geom.dilation[i] for i in range(nd)) + tuple(
-        st[2 + i] * geom.stride[i] for i in range(nd))
+    sp = st[lead:lead + nd]
+    shape = xpad.shape[:lead] + geom.kernel + geom.out_sp + xpad.shape[lead + nd:]
+    strides = st[:lead] + tuple(sp[i] * geom.dilation[i] for i in range(nd)) + tuple(
+        sp[i] * geom.stride[i] for i in range(nd)) + st[lead + nd:]
     return _as_strided(xpad, shape, strides, writeable=False)
 
 
@@ -72,10 +90,11 @@ def _offset_slices(geom: Geom):
                              geom.stride[i]) for i in range(geom.nd))
 
 
-def _col2im(cols, k_axis, lead_shape, geom: Geom, dtype):
-    """Sum window columns back into an image ``lead + in_sp`` (col2im): the kernel-offset
-    dims of ``cols`` start at ``k_axis``; removing them leaves ``lead + O``."""
-    out = xp.zeros(tuple(lead_shape) + geom.padded, dtype=dtype)
+def _col2im(cols, k_axis, lead_shape, geom: Geom, dtype, trail_shape=()):
+    """Sum window columns back into an image ``lead + in_sp + trail`` (col2im): the
+    kernel-offset dims of ``cols`` start at ``k_axis``; removing them leaves
+    ``lead + O + trail``. One strided add per kernel offset."""
+    out = xp.zeros(tuple(lead_shape) + geom.padded + tuple(trail_shape), dtype=dtype)
     lead = (slice(None),) * len(lead_shape)
     pre = (slice(None),) * k_axis
     for k, sl in _offset_slices(geom):
@@ -85,32 +104,46 @@ def _col2im(cols, k_axis, lead_shape, geom: Geom, dtype):
 
 
 def _im2col(x, geom: Geom):
-    """``(G, C/G * prod(K), N * prod(O))`` matrix of windows (a copy)."""
+    """``(G, C/G * prod(K), cols)`` matrix of windows (a copy); the columns run over
+    (N, *O) or, with ``geom.batch_last``, over (*O, N)."""
     N, C = x.shape[:2]
     G, nd = geom.groups, geom.nd
+    rows = (C // G) * math.prod(geom.kernel)
+    if geom.batch_last:
+        v = _windows(_pad_batch_last(x, geom), geom, lead=1, trail=1)
+        return v.reshape(G, rows, math.prod(geom.out_sp) * N)
     v = _windows(_pad(x, geom), geom).reshape((N, G, C // G) + geom.kernel + geom.out_sp)
     perm = (1, 2) + tuple(range(3, 3 + nd)) + (0,) + tuple(range(3 + nd, 3 + 2 * nd))
-    return v.transpose(perm).reshape(G, (C // G) * math.prod(geom.kernel),
-                                     N * math.prod(geom.out_sp))
+    return v.transpose(perm).reshape(G, rows, N * math.prod(geom.out_sp))
 
 
-def _gmat(g, groups):
-    """Output gradient ``(N, O, *O)`` as ``(G, O/G, N * prod(O))``."""
+def _gmat(g, geom: Geom):
+    """Output gradient ``(N, O, *O)`` as ``(G, O/G, cols)`` in the im2col column order."""
     N, O = g.shape[:2]
+    G = geom.groups
     L = math.prod(g.shape[2:])
-    return g.reshape(N, groups, O // groups, L).transpose(1, 2, 0, 3).reshape(
-        groups, O // groups, N * L)
+    if geom.batch_last:
+        return g.reshape(N, O, L).transpose(1, 2, 0).reshape(G, O // G, L * N)
+    return g.reshape(N, G, O // G, L).transpose(1, 2, 0, 3).reshape(G, O // G, N * L)
+
+
+def _from_cols(out, lead, N, geom: Geom):
+    """``(lead, cols)`` in the im2col column order -> contiguous ``(N, lead, *O)``."""
+    if geom.batch_last:
+        out = out.reshape((lead,) + geom.out_sp + (N,))
+        return xp.ascontiguousarray(xp.moveaxis(out, -1, 0))
+    out = out.reshape((lead, N) + geom.out_sp)
+    return xp.ascontiguousarray(xp.moveaxis(out, 0, 1))
 
 
 def _conv_forward(x, w, b, geom: Geom):
     G = geom.groups
     col = _im2col(x, geom)
     O = w.shape[0]
-    out = xp.matmul(w.reshape(G, O // G, -1), col).reshape((O, x.shape[0]) + geom.out_sp)
+    out = xp.matmul(w.reshape(G, O // G, -1), col).reshape(O, -1)
     if b is not None:
-        out += b.reshape((O,) + (1,) * (geom.nd + 1))
-    out = xp.ascontiguousarray(xp.moveaxis(out, 0, 1))
-    return out, col
+        out += b[:, None]
+    return _from_cols(out, O, x.shape[0], geom), col
 
 
 def _conv_input_grad(g, w, geom: Geom, C):
@@ -118,14 +151,18 @@ def _conv_input_grad(g, w, geom: Geom, C):
     G = geom.groups
     O = w.shape[0]
     N = g.shape[0]
-    gcol = xp.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), _gmat(g, G))
+    gcol = xp.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), _gmat(g, geom))
+    if geom.batch_last:
+        gcol = gcol.reshape((C,) + geom.kernel + geom.out_sp + (N,))
+        gx = _col2im(gcol, 1, (C,), geom, g.dtype, (N,))
+        return xp.ascontiguousarray(xp.moveaxis(gx, -1, 0))
     gcol = gcol.reshape((C,) + geom.kernel + (N,) + geom.out_sp)
     gx = _col2im(gcol, 1, (C, N), geom, g.dtype)
     return xp.ascontiguousarray(xp.moveaxis(gx, 0, 1))
 
 
-def _conv_weight_grad(col, g, wshape, groups):
-    return xp.matmul(_gmat(g, groups), col.transpose(0, 2, 1)).reshape(wshape)
+def _conv_weight_grad(col, g, wshape, geom: Geom):
+    return xp.matmul(_gmat(g, geom), col.transpose(0, 2, 1)).reshape(wshape)
 
 
 def _bias_grad_axes(nd):
@@ -160,7 +197,7 @@ class ConvNd(Primitive):
                 gx = _wrap(_conv_input_grad(gd, w._data, geom, x._data.shape[1]))
             if need[1]:
                 col = self.col if self.col is not None else _im2col(x._data, geom)
-                gw = _wrap(_conv_weight_grad(col, gd, w._data.shape, geom.groups))
+                gw = _wrap(_conv_weight_grad(col, gd, w._data.shape, geom))
             if self.has_bias and need[2]:
                 gb = _wrap(gd.sum(axis=_bias_grad_axes(geom.nd)))
         return (gx, gw, gb) if self.has_bias else (gx, gw)
@@ -202,11 +239,10 @@ class ConvTransposeNd(Primitive):
             G = geom.groups
             O = w._data.shape[0]
             if need[0]:
-                out = xp.matmul(w._data.reshape(G, O // G, -1), col)
-                gy = _wrap(xp.ascontiguousarray(xp.moveaxis(
-                    out.reshape((O, gd.shape[0]) + geom.out_sp), 0, 1)))
+                out = xp.matmul(w._data.reshape(G, O // G, -1), col).reshape(O, -1)
+                gy = _wrap(_from_cols(out, O, gd.shape[0], geom))
             if need[1]:
-                gw = _wrap(_conv_weight_grad(col, y._data, w._data.shape, G))
+                gw = _wrap(_conv_weight_grad(col, y._data, w._data.shape, geom))
             if self.has_bias and need[2]:
                 gb = _wrap(gd.sum(axis=_bias_grad_axes(geom.nd)))
         return (gy, gw, gb) if self.has_bias else (gy, gw)
@@ -221,7 +257,7 @@ class ConvWeight(Primitive):
 
     def forward(self, x, gy, *, geom, wshape):
         self.geom = geom
-        return _conv_weight_grad(_im2col(x, geom), gy, wshape, geom.groups)
+        return _conv_weight_grad(_im2col(x, geom), gy, wshape, geom)
 
     def backward(self, gw):
         x, gy = self.saved_inputs
@@ -372,7 +408,7 @@ def conv_nd(nd: int, input: Tensor, weight: Tensor, bias: Tensor | None = None, 
             f"Kernel size: ({' x '.join(str(e) for e in eff)}). Kernel size can't be greater "
             "than actual input size")
     out_sp = tuple((p - e) // s + 1 for p, e, s in zip(padded, eff, stride))
-    geom = Geom(kernel, stride, dilation, pad_l, pad_r, groups, in_sp, out_sp)
+    geom = Geom(kernel, stride, dilation, pad_l, pad_r, groups, in_sp, out_sp, x.shape[0])
     args = (x, weight) if bias is None else (x, weight, bias)
     out = ConvNd.apply(*args, geom=geom)
     return out.squeeze(0) if unbatched else out
@@ -431,7 +467,7 @@ def conv_transpose_nd(nd: int, input: Tensor, weight: Tensor, bias: Tensor | Non
         raise RuntimeError(f"Given input size per channel: ({' x '.join(map(str, y_sp))}). "
                            f"Calculated output size per channel: "
                            f"({' x '.join(map(str, x_sp))}). Output size is too small")
-    geom = Geom(kernel, stride, dilation, padding, padding, groups, x_sp, y_sp)
+    geom = Geom(kernel, stride, dilation, padding, padding, groups, x_sp, y_sp, x.shape[0])
     args = (x, weight) if bias is None else (x, weight, bias)
     out = ConvTransposeNd.apply(*args, geom=geom, C=C)
     return out.squeeze(0) if unbatched else out

@@ -196,6 +196,15 @@ class Hardswish(_Smooth):
         return M.where(x <= -3, 0.0, M.where(x < 3, x / 3 + 0.5, 1.0))
 
 
+def select_grad(mask, g):
+    """``g`` where ``mask`` else 0, as torch's backward kernels do (a select: an inf/NaN in
+    ``g`` outside the mask does not leak). A multiply is ~10x faster than ``where`` in
+    NumPy, so it is used whenever ``g`` is finite."""
+    if xp.isfinite(g).all():
+        return g * mask
+    return xp.where(mask, g, 0).astype(g.dtype, copy=False)
+
+
 class _Masked(Primitive):
     """Piecewise-linear activation: backward is the gradient times a constant mask."""
     kernel = ""
@@ -211,8 +220,9 @@ class _Masked(Primitive):
     def backward(self, g):
         m = self.mask
         if m.dtype == xp.bool_:
-            return g * _wrap(m.astype(g._data.dtype)) if STATE.enabled else \
-                _wrap(xp.where(m, g._data, 0).astype(g._data.dtype, copy=False))
+            if STATE.enabled:
+                return g * _wrap(m.astype(g._data.dtype))
+            return _wrap(select_grad(m, g._data))
         return g * _wrap(m.astype(g._data.dtype, copy=False))
 
     def _release(self):

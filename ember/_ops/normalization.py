@@ -42,30 +42,36 @@ class _Normalize(Primitive):
             mean = running[0]._data.reshape(wshape).astype(x.dtype, copy=False)
             var = running[1]._data.reshape(wshape).astype(x.dtype, copy=False)
             xc = xw - mean
+            out = xc
         else:
-            mean = xw.mean(axis=axes, keepdims=True)
+            n = xw.size // max(math.prod(xw.shape[a] for a in range(xw.ndim)
+                                         if a not in axes), 1)
+            mean = _mean(xw, axes, n)
             xc = xw - mean
-            var = (xc * xc).mean(axis=axes, keepdims=True)
+            out = xp.square(xc)
+            var = _mean(out, axes, n)
             if running is not None:
-                n = xw.size // mean.size
-                rm, rv = running
-                with xp.errstate(divide="ignore", invalid="ignore"):
-                    unbiased = var * (n / (n - 1)) if n > 1 else var * xp.inf
-                rm._data *= 1 - momentum
-                rm._data += (momentum * mean).reshape(rm._data.shape).astype(rm._data.dtype)
-                rv._data *= 1 - momentum
-                rv._data += (momentum * unbiased).reshape(rv._data.shape).astype(rv._data.dtype)
-                rm._version.v += 1
-                rv._version.v += 1
+                self._update_running(running, mean, var, n, momentum)
         invstd = 1 / xp.sqrt(var + eps)
         if self.requires_grad:
             self.mean, self.invstd = mean, invstd
-        xc *= invstd
-        if w is not None:
-            xc *= w.reshape(wshape)
+        scale = invstd if w is None else invstd * w.reshape(wshape)
+        xp.multiply(xc, scale, out=out)       # one pass: (x - mean) * invstd * w
         if b is not None:
-            xc += b.reshape(wshape)
-        return xc.reshape(x.shape)
+            out += b.reshape(wshape)
+        return out.reshape(x.shape)
+
+    @staticmethod
+    def _update_running(running, mean, var, n, momentum):
+        rm, rv = running
+        with xp.errstate(divide="ignore", invalid="ignore"):
+            unbiased = var * (n / (n - 1)) if n > 1 else var * xp.inf
+        rm._data *= 1 - momentum
+        rm._data += (momentum * mean).reshape(rm._data.shape).astype(rm._data.dtype)
+        rv._data *= 1 - momentum
+        rv._data += (momentum * unbiased).reshape(rv._data.shape).astype(rv._data.dtype)
+        rm._version.v += 1
+        rv._version.v += 1
 
     def _release(self):
         super()._release()
@@ -79,22 +85,37 @@ class _Normalize(Primitive):
         if STATE.enabled:
             return self._backward_graph(g, x, w, need_x, need_w, need_b)
         work, axes, wshape = self.work, self.axes, self.wshape
-        gw_ = g._data.reshape(work)
-        xhat = (x._data.reshape(work) - self.mean) * self.invstd
+        gd = g._data.reshape(work)
+        n = gd.size // self.invstd.size
+        xhat = x._data.reshape(work) - self.mean
+        xhat *= self.invstd
         gx = gwt = gbt = None
+        # reductions over the non-affine axes (shared by weight/bias grads and, for batch
+        # norm, whose stats axes are those same axes, by the input grad)
+        gb = _reduce_to(gd, wshape) if (need_b or need_x) else None
+        t = gd * xhat
+        gw = _reduce_to(t, wshape)
+        wshape_param = w.shape if w is not None else self._b_shape()
         if need_w:
-            gwt = _wrap(_reduce_to(gw_ * xhat, wshape).reshape(w.shape))
+            gwt = _wrap(gw.reshape(w.shape))
         if need_b:
-            gbt = _wrap(_reduce_to(gw_, wshape).reshape(w.shape if w is not None
-                                                        else self._b_shape()))
+            gbt = _wrap(gb.reshape(wshape_param))
         if need_x:
-            gxhat = gw_ * w._data.reshape(wshape) if w is not None else gw_
+            wb = w._data.reshape(wshape) if w is not None else None
             if self.use_running:
-                gx = gxhat * self.invstd
+                gx = gd * (self.invstd if wb is None else self.invstd * wb)
+            elif _same_axes(axes, wshape):
+                # batch norm: mean(gxhat) = w*gb/n and mean(gxhat*xhat) = w*gw/n
+                xp.multiply(xhat, gw / n, out=t)
+                xp.subtract(gd, t, out=t)
+                t -= gb / n
+                t *= self.invstd if wb is None else self.invstd * wb
+                gx = t
             else:
-                s1 = gxhat.mean(axis=axes, keepdims=True)
-                t = gxhat * xhat
-                s2 = t.mean(axis=axes, keepdims=True)
+                gxhat = gd * wb if wb is not None else gd
+                s1 = _mean(gxhat, axes, n)
+                xp.multiply(gxhat, xhat, out=t)
+                s2 = _mean(t, axes, n)
                 xp.multiply(xhat, s2, out=t)
                 t += s1
                 xp.subtract(gxhat, t, out=t)
@@ -138,8 +159,25 @@ class _Normalize(Primitive):
 
 
 def _reduce_to(a, shape):
+    """Sum ``a`` over the axes where ``shape`` has size 1 (keepdims)."""
     axes = tuple(i for i, s in enumerate(shape) if s == 1 and a.shape[i] != 1)
-    return a.sum(axis=axes, keepdims=True) if axes else a
+    return _sum(a, axes) if axes else a
+
+
+def _sum(a, axes):
+    """keepdims sum; the trailing contiguous axes are reduced first (much faster in NumPy
+    than one strided multi-axis reduction)."""
+    for ax in sorted(axes, reverse=True):
+        a = a.sum(axis=ax, keepdims=True)
+    return a
+
+
+def _mean(a, axes, n):
+    return _sum(a, axes) / a.dtype.type(n)
+
+
+def _same_axes(axes, wshape):
+    return tuple(i for i, s in enumerate(wshape) if s == 1) == tuple(axes)
 
 
 class NativeBatchNorm(_Normalize):

@@ -73,19 +73,9 @@ class MaxPool2d(Primitive):
     def forward(self, x, geom, want_indices):
         self.geom, self.in_shape = geom, x.shape
         xpad = _padded(x, geom, _low_fill(x.dtype))
-        kk = math.prod(geom.kernel)
-        best = arg = None
-        for n, sl in geom.offsets():
-            v = xpad[(Ellipsis,) + sl]
-            if best is None:
-                best = v.copy()
-                arg = xp.zeros(best.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
-                continue
-            m = v > best
-            if x.dtype.kind in "fc":
-                m |= xp.isnan(v)
-            xp.copyto(best, v, where=m)
-            arg[m] = n
+        best, arg = _max_offsets(xpad, geom, nan_aware=False)
+        if x.dtype.kind in "fc" and xp.isnan(best).any():
+            best, arg = _max_offsets(xpad, geom, nan_aware=True)
         self.arg = arg
         idx = _flat_indices(arg, geom) if want_indices else xp.zeros((0,), dtype=xp.int64)
         return best, idx
@@ -103,6 +93,27 @@ class MaxPool2d(Primitive):
         return "MaxPool2DWithIndicesBackward0"
 
 
+def _max_offsets(xpad, geom: PoolGeom, nan_aware: bool):
+    """Running max over the kernel offsets and the (first) winning offset. With
+    ``nan_aware`` a NaN wins and stays, like torch's ``val > max || isnan(val)``."""
+    kk = math.prod(geom.kernel)
+    best = arg = None
+    for n, sl in geom.offsets():
+        v = xpad[(Ellipsis,) + sl]
+        if best is None:
+            best = v.copy()
+            arg = xp.zeros(best.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
+            continue
+        m = v > best
+        if nan_aware:
+            m |= xp.isnan(v)
+            xp.copyto(best, v, where=m)
+        else:
+            xp.maximum(best, v, out=best)
+        xp.copyto(arg, arg.dtype.type(n), where=m)
+    return best, arg
+
+
 def _flat_indices(arg, geom: PoolGeom):
     kw = geom.kernel[1]
     ki, kj = arg // kw, arg % kw
@@ -114,7 +125,8 @@ def _flat_indices(arg, geom: PoolGeom):
 
 
 def _max_scatter_np(g, arg, geom):
-    return _scatter_offsets(g, lambda n: xp.where(arg == n, g, 0), geom)
+    from .nn_ops import select_grad
+    return _scatter_offsets(g, lambda n: select_grad(arg == n, g), geom)
 
 
 def _max_gather_np(z, arg, geom):
