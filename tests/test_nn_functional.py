@@ -154,6 +154,13 @@ def test_softmax_dtype_and_implicit_dim():
     check_raises(lambda M, a: F(M).softmax(a.long(), 0), x(2, 3))
 
 
+def test_softmax_tensor_methods_and_toplevel():
+    both_precisions(lambda M, a: a.softmax(1), x(3, 4))
+    both_precisions(lambda M, a: a.log_softmax(-1), x(3, 4))
+    check(lambda M, a: M.softmax(a, 0, dtype=M.float64), x(3, 4, dtype=np.float32), rtol=1e-6)
+    check(lambda M, a: M.log_softmax(a, dim=1), x(2, 5))
+
+
 def test_softmax_large_and_inf_inputs():
     a = np.array([[1000.0, 1001.0, -np.inf], [-np.inf, 0.0, 5.0]])
     for fn in ("softmax", "log_softmax"):

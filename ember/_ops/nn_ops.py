@@ -352,6 +352,31 @@ class LogSoftmax(Primitive):
         return "LogSoftmaxBackward0"
 
 
+def _softmax_like(cls, input, dim, dtype):
+    from ._util import wrap_dim
+    if dtype is not None:
+        input = input.to(dtype)
+    dim = wrap_dim(dim, input.dim())
+    if input.dim() == 0:
+        return cls.apply(input.reshape(1), dim=0).reshape(())
+    return cls.apply(input, dim=dim)
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``torch.softmax`` / ``Tensor.softmax``: exp(x) / sum(exp(x)) along ``dim``
+    (computed in ``dtype`` when given)."""
+    return _softmax_like(Softmax, input, dim, dtype)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """``torch.log_softmax`` / ``Tensor.log_softmax``."""
+    return _softmax_like(LogSoftmax, input, dim, dtype)
+
+
+__all__ = ["softmax", "log_softmax"]
+TENSOR_METHODS = {"softmax": softmax, "log_softmax": log_softmax}
+
+
 # ---------------------------------------------------------------------------------------
 # Linear: one GEMM plus bias
 # ---------------------------------------------------------------------------------------

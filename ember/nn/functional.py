@@ -262,36 +262,22 @@ def _softmax_dim(name: str, ndim: int, stacklevel: int) -> int:
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax_prep(input, dim, dtype, name, stacklevel):
-    if dim is None:
-        dim = _softmax_dim(name, input.dim(), stacklevel + 1)
-    from .._ops._util import wrap_dim
-    dim = wrap_dim(dim, input.dim())
-    if dtype is not None:
-        input = input.to(dtype)
-    return input, dim
-
-
-def _softmax_apply(cls, input, dim):
-    if input.dim() == 0:
-        return cls.apply(input.reshape(1), dim=0).reshape(())
-    return cls.apply(input, dim=dim)
+def _implicit(input, dim, name, stacklevel):
+    return _softmax_dim(name, input.dim(), stacklevel + 1) if dim is None else dim
 
 
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    input, dim = _softmax_prep(input, dim, dtype, "softmax", _stacklevel)
-    return _softmax_apply(_nn.Softmax, input, dim)
+    return _nn.softmax(input, _implicit(input, dim, "softmax", _stacklevel), dtype)
 
 
 def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
-    input, dim = _softmax_prep(input, dim, dtype, "softmin", _stacklevel)
-    return _softmax_apply(_nn.Softmax, -input, dim)
+    dim = _implicit(input, dim, "softmin", _stacklevel)
+    return _nn.softmax(-(input.to(dtype) if dtype is not None else input), dim)
 
 
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None
                 ) -> Tensor:
-    input, dim = _softmax_prep(input, dim, dtype, "log_softmax", _stacklevel)
-    return _softmax_apply(_nn.LogSoftmax, input, dim)
+    return _nn.log_softmax(input, _implicit(input, dim, "log_softmax", _stacklevel), dtype)
 
 
 # ---------------------------------------------------------------------------------------
