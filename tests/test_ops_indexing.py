@@ -496,3 +496,12 @@ def test_hypothesis_setitem(expr, scalar):
         check_raises(f, x, v)
         return
     check(f, x, v)
+
+
+def test_range_index_as_in_seed004_nll():
+    import numpy as np
+    from helpers import check
+    x = np.random.default_rng(3).standard_normal((5, 4))
+    t = np.array([0, 3, 1, 1, 2])
+    check(lambda M, a, b: -a[range(b.shape[0]), b].mean(), x, t)
+    check(lambda M, a: a[range(1, 4)], x)

@@ -237,3 +237,14 @@ def test_multinomial_without_replacement_exhausts_nonzero_first():
         for _ in range(10):
             r = M.multinomial(M.tensor([0.0, 1.0, 0.0, 0.0]), 3).tolist()
             assert r[0] == 1 and len(set(r)) == 3
+
+
+def test_default_generator_starts_non_deterministically_like_torch():
+    import subprocess, sys, os
+    code = "import {m}; print({m}.initial_seed())"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for m in ("ember", "torch"):
+        seeds = {subprocess.run([sys.executable, "-c", code.format(m=m)], capture_output=True,
+                                text=True, env=dict(os.environ, PYTHONPATH=root)).stdout
+                 for _ in range(3)}
+        assert len(seeds) == 3, (m, seeds)

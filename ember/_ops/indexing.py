@@ -126,7 +126,7 @@ def parse_index(index, shape) -> _Index:
                 and i._data.dtype != xp.uint8:
             conv.append((3, int(i._data)))
             consumed += 1
-        elif isinstance(i, (Tensor, list, tuple, _ndarray)):
+        elif isinstance(i, (Tensor, list, tuple, _ndarray, range)):
             a = _array_index(i)
             if a.dtype == bool:
                 if a.ndim == 0:

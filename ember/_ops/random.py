@@ -103,6 +103,9 @@ class Generator:
 
 
 default_generator = Generator()
+# torch 2.13 seeds its default CPU generator from a non-deterministic source at start-up
+# (new Generator objects start at the fixed default seed); so does ember.
+default_generator.seed()
 
 
 def _gen(generator) -> _np.random.Generator:

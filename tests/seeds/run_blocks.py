@@ -34,6 +34,9 @@ def main():
     if lib == "ember":
         src = to_ember(src)
     blocks = re.split(r"^# %%.*$", src, flags=re.M)
+    # torch seeds its default generator non-deterministically at start-up; the harness (not
+    # the seed code) seeds both libraries alike so that their random draws can be compared.
+    __import__(lib).manual_seed(0)
     ns = {"__name__": "__seed__"}
     import warnings
     warnings.simplefilter("ignore")
