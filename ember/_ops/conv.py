@@ -20,6 +20,7 @@ from .._backend import xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
+from .nn_ops import adjoint_pair
 
 _wrap = Tensor._wrap
 _as_strided = xp.lib.stride_tricks.as_strided
@@ -273,37 +274,23 @@ class ConvWeight(Primitive):
 # ---------------------------------------------------------------------------------------
 # unfold / fold
 # ---------------------------------------------------------------------------------------
-class Im2Col(Primitive):
+def _im2col_np(x, geom):
     """(N, C, *S) -> (N, C * prod(K), L)."""
-
-    def forward(self, x, geom):
-        self.geom = geom
-        N, C = x.shape[:2]
-        v = _windows(_pad(x, geom), geom)
-        return v.reshape(N, C * math.prod(geom.kernel), math.prod(geom.out_sp))
-
-    def backward(self, g):
-        return Col2Im.apply(g, geom=self.geom)
-
-    def name(self):
-        return "Im2ColBackward0"
+    N, C = x.shape[:2]
+    v = _windows(_pad(x, geom), geom)
+    return v.reshape(N, C * math.prod(geom.kernel), math.prod(geom.out_sp))
 
 
-class Col2Im(Primitive):
+def _col2im_np(cols, geom):
     """(N, C * prod(K), L) -> (N, C, *S), summing overlapping windows."""
+    N, CK = cols.shape[:2]
+    C = CK // math.prod(geom.kernel)
+    c = cols.reshape((N, C) + geom.kernel + geom.out_sp)
+    return xp.ascontiguousarray(_col2im(c, 2, (N, C), geom, cols.dtype))
 
-    def forward(self, cols, geom):
-        self.geom = geom
-        N, CK = cols.shape[:2]
-        C = CK // math.prod(geom.kernel)
-        c = cols.reshape((N, C) + geom.kernel + geom.out_sp)
-        return xp.ascontiguousarray(_col2im(c, 2, (N, C), geom, cols.dtype))
 
-    def backward(self, g):
-        return Im2Col.apply(g, geom=self.geom)
-
-    def name(self):
-        return "Col2ImBackward0"
+Im2Col, Col2Im = adjoint_pair("Im2Col", _im2col_np, "Im2ColBackward0",
+                              "Col2Im", _col2im_np, "Col2ImBackward0")
 
 
 # ---------------------------------------------------------------------------------------

@@ -60,8 +60,20 @@ class _Pointwise(Primitive):
         return self.grad_name
 
 
-class MseLoss(_Pointwise):
+class _DiffLoss(_Pointwise):
+    """A loss of ``d = x - y``: ``grad_x = dloss(d) * (factor * norm) * grad = -grad_y``
+    (torch's multiplication order, so float32 gradients match bit for bit)."""
+    factor = 1.0
+
+    @classmethod
+    def grads(cls, x, y, g, norm, need_x, need_y, **p):
+        gx = cls.dloss(x - y, **p) * (cls.factor * norm) * g
+        return gx, (-gx if need_y else None)
+
+
+class MseLoss(_DiffLoss):
     grad_name = "MseLossBackward0"
+    factor = 2.0
 
     @staticmethod
     def loss(x, y):
@@ -70,12 +82,11 @@ class MseLoss(_Pointwise):
         return d
 
     @staticmethod
-    def grads(x, y, g, norm, need_x, need_y):
-        gx = (x - y) * (2.0 * norm) * g          # torch's order: (x - y) * norm * grad
-        return gx, (-gx if need_y else None)
+    def dloss(d):
+        return d
 
 
-class SmoothL1Loss(_Pointwise):
+class SmoothL1Loss(_DiffLoss):
     grad_name = "SmoothL1LossBackward0"
 
     @staticmethod
@@ -86,13 +97,11 @@ class SmoothL1Loss(_Pointwise):
         return xp.where(d < beta, 0.5 * d * d / beta, d - 0.5 * beta)
 
     @staticmethod
-    def grads(x, y, g, norm, need_x, need_y, beta):
-        d = x - y
-        gx = (_ew.sign(d) if beta == 0 else _ew.clamp(d / beta, -1, 1)) * norm * g
-        return gx, (-gx if need_y else None)
+    def dloss(d, beta):
+        return _ew.sign(d) if beta == 0 else _ew.clamp(d / beta, -1, 1)
 
 
-class HuberLoss(_Pointwise):
+class HuberLoss(_DiffLoss):
     grad_name = "HuberLossBackward0"
 
     @staticmethod
@@ -101,9 +110,8 @@ class HuberLoss(_Pointwise):
         return xp.where(d < delta, 0.5 * d * d, delta * (d - 0.5 * delta))
 
     @staticmethod
-    def grads(x, y, g, norm, need_x, need_y, delta):
-        gx = _ew.clamp(x - y, -delta, delta) * norm * g
-        return gx, (-gx if need_y else None)
+    def dloss(d, delta):
+        return _ew.clamp(d, -delta, delta)
 
 
 class BinaryCrossEntropy(_Pointwise):

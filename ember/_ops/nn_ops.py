@@ -491,7 +491,32 @@ class Embedding(Primitive):
 
 
 # ---------------------------------------------------------------------------------------
-# Pixel shuffle (an adjoint pair: each one's backward is the other)
+# Linear maps in adjoint pairs
+# ---------------------------------------------------------------------------------------
+def adjoint_pair(name_a, fn_a, grad_a, name_b, fn_b, grad_b):
+    """Two primitives for a linear map ``fn_a(x, **params)`` and its adjoint (transpose)
+    ``fn_b``: each one's backward applies the other with the same params, so gradients are
+    differentiable to any order. ``grad_a``/``grad_b`` are grad_fn names, or callables of
+    the params giving them."""
+    def make(name, fn, grad):
+        def forward(self, x, **params):
+            self.params = params
+            return fn(x, **params)
+
+        def backward(self, g):
+            return other[name].apply(g, **self.params)
+
+        def grad_name(self):
+            return grad(self.params) if callable(grad) else grad
+        return type(name, (Primitive,), {"forward": forward, "backward": backward,
+                                         "name": grad_name, "__module__": __name__})
+    a, b = make(name_a, fn_a, grad_a), make(name_b, fn_b, grad_b)
+    other = {name_a: b, name_b: a}
+    return a, b
+
+
+# ---------------------------------------------------------------------------------------
+# Pixel shuffle
 # ---------------------------------------------------------------------------------------
 def _pixel_shuffle_np(x, r):
     *lead, C, H, W = x.shape
@@ -511,25 +536,6 @@ def _pixel_unshuffle_np(x, r):
     return y.transpose(perm).reshape(tuple(lead) + (C * r * r, oh, ow))
 
 
-class PixelShuffle(Primitive):
-    def forward(self, x, r):
-        self.r = r
-        return _pixel_shuffle_np(x, r)
-
-    def backward(self, g):
-        return PixelUnshuffle.apply(g, r=self.r)
-
-    def name(self):
-        return "PixelShuffleBackward0"
-
-
-class PixelUnshuffle(Primitive):
-    def forward(self, x, r):
-        self.r = r
-        return _pixel_unshuffle_np(x, r)
-
-    def backward(self, g):
-        return PixelShuffle.apply(g, r=self.r)
-
-    def name(self):
-        return "PixelUnshuffleBackward0"
+PixelShuffle, PixelUnshuffle = adjoint_pair(
+    "PixelShuffle", _pixel_shuffle_np, "PixelShuffleBackward0",
+    "PixelUnshuffle", _pixel_unshuffle_np, "PixelUnshuffleBackward0")

@@ -18,6 +18,7 @@ from .._backend import xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
+from .nn_ops import adjoint_pair, select_grad
 
 _wrap = Tensor._wrap
 
@@ -125,7 +126,6 @@ def _flat_indices(arg, geom: PoolGeom):
 
 
 def _max_scatter_np(g, arg, geom):
-    from .nn_ops import select_grad
     return _scatter_offsets(g, lambda n: select_grad(arg == n, g), geom)
 
 
@@ -138,28 +138,9 @@ def _max_gather_np(z, arg, geom):
     return out
 
 
-class _MaxScatter(Primitive):
-    def forward(self, g, arg, geom):
-        self.arg, self.geom = arg, geom
-        return _max_scatter_np(g, arg, geom)
-
-    def backward(self, gg):
-        return _MaxGather.apply(gg, arg=self.arg, geom=self.geom)
-
-    def name(self):
-        return "MaxPool2DWithIndicesBackwardBackward0"
-
-
-class _MaxGather(Primitive):
-    def forward(self, z, arg, geom):
-        self.arg, self.geom = arg, geom
-        return _max_gather_np(z, arg, geom)
-
-    def backward(self, g):
-        return _MaxScatter.apply(g, arg=self.arg, geom=self.geom)
-
-    def name(self):
-        return "MaxPool2DWithIndicesBackward0"
+_MaxScatter, _MaxGather = adjoint_pair(
+    "MaxPoolScatter", _max_scatter_np, "MaxPool2DWithIndicesBackwardBackward0",
+    "MaxPoolGather", _max_gather_np, "MaxPool2DWithIndicesBackward0")
 
 
 # ---------------------------------------------------------------------------------------
@@ -179,38 +160,27 @@ def _avg_divisor(geom: PoolGeom, count_include_pad, divisor_override, dtype):
     return (per_dim[0][:, None] * per_dim[1][None, :]).astype(dtype)
 
 
-class AvgPool2d(Primitive):
-    def forward(self, x, geom, div):
-        self.geom, self.div = geom, div
-        xpad = _padded(x, geom, 0)
-        out = None
-        for n, sl in geom.offsets():
-            v = xpad[(Ellipsis,) + sl]
-            if out is None:
-                out = v.copy()
-            else:
-                out += v
-        out /= div
-        return out
-
-    def backward(self, g):
-        return _AvgScatter.apply(g, geom=self.geom, div=self.div)
-
-    def name(self):
-        return "AvgPool2DBackward0"
+def _avg_pool_np(x, geom, div):
+    xpad = _padded(x, geom, 0)
+    out = None
+    for n, sl in geom.offsets():
+        v = xpad[(Ellipsis,) + sl]
+        if out is None:
+            out = v.copy()
+        else:
+            out += v
+    out /= div
+    return out
 
 
-class _AvgScatter(Primitive):
-    def forward(self, g, geom, div):
-        self.geom, self.div = geom, div
-        gd = g / div
-        return _scatter_offsets(gd, lambda n: gd, geom)
+def _avg_scatter_np(g, geom, div):
+    gd = g / div
+    return _scatter_offsets(gd, lambda n: gd, geom)
 
-    def backward(self, gg):
-        return AvgPool2d.apply(gg, geom=self.geom, div=self.div)
 
-    def name(self):
-        return "AvgPool2DBackwardBackward0"
+AvgPool2d, _AvgScatter = adjoint_pair("AvgPool2d", _avg_pool_np, "AvgPool2DBackward0",
+                                      "AvgPoolScatter", _avg_scatter_np,
+                                      "AvgPool2DBackwardBackward0")
 
 
 # ---------------------------------------------------------------------------------------
@@ -303,30 +273,15 @@ def _flat_scatter_np(g, idx, in_shape):
     return out.astype(g.dtype, copy=False).reshape(in_shape)
 
 
-class _FlatScatter(Primitive):
-    def forward(self, g, idx, in_shape):
-        self.idx, self.in_shape = idx, in_shape
-        return _flat_scatter_np(g, idx, in_shape)
-
-    def backward(self, gg):
-        return _FlatGather.apply(gg, idx=self.idx, in_shape=self.in_shape)
-
-    def name(self):
-        return "AdaptiveMaxPool2DBackwardBackward0"
+def _flat_gather_np(z, idx, in_shape):
+    flat = z.reshape(z.shape[:-2] + (-1,))
+    return xp.take_along_axis(flat, idx.reshape(idx.shape[:-2] + (-1,)), axis=-1).reshape(
+        idx.shape)
 
 
-class _FlatGather(Primitive):
-    def forward(self, z, idx, in_shape):
-        self.idx, self.in_shape = idx, in_shape
-        flat = z.reshape(z.shape[:-2] + (-1,))
-        return xp.take_along_axis(flat, idx.reshape(idx.shape[:-2] + (-1,)), axis=-1).reshape(
-            idx.shape)
-
-    def backward(self, g):
-        return _FlatScatter.apply(g, idx=self.idx, in_shape=self.in_shape)
-
-    def name(self):
-        return "AdaptiveMaxPool2DBackward0"
+_FlatScatter, _FlatGather = adjoint_pair(
+    "FlatScatter", _flat_scatter_np, "AdaptiveMaxPool2DBackwardBackward0",
+    "FlatGather", _flat_gather_np, "AdaptiveMaxPool2DBackward0")
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ import math
 from .._backend import xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
+from .nn_ops import adjoint_pair
 from .pooling import SeparableMap, adaptive_avg_pool2d
 
 _wrap = Tensor._wrap
@@ -83,36 +84,22 @@ def _scatter_axis(g, axis, idx, n_in):
     return out
 
 
-class IndexPad(Primitive):
-    """x.take(idx_d, axis=d) for each padded axis."""
-
-    def forward(self, x, maps, grad_name):
-        self.maps, self.grad_name = maps, grad_name
-        self.sizes = tuple(x.shape[a] for a, _ in maps)
-        for axis, idx in maps:
-            x = xp.take(x, idx, axis=axis)
-        return x
-
-    def backward(self, g):
-        return _IndexPadAdjoint.apply(g, maps=self.maps, sizes=self.sizes,
-                                      grad_name=self.grad_name)
-
-    def name(self):
-        return self.grad_name
+def _take_axes(x, maps, sizes, grad_name):
+    for axis, idx in maps:
+        x = xp.take(x, idx, axis=axis)
+    return x
 
 
-class _IndexPadAdjoint(Primitive):
-    def forward(self, g, maps, sizes, grad_name):
-        self.maps, self.sizes, self.grad_name = maps, sizes, grad_name
-        for (axis, idx), n in zip(reversed(maps), reversed(sizes)):
-            g = _scatter_axis(g, axis, idx, n)
-        return g
+def _scatter_axes(g, maps, sizes, grad_name):
+    for (axis, idx), n in zip(reversed(maps), reversed(sizes)):
+        g = _scatter_axis(g, axis, idx, n)
+    return g
 
-    def backward(self, gg):
-        return IndexPad.apply(gg, maps=self.maps, grad_name=self.grad_name)
 
-    def name(self):
-        return self.grad_name.replace("Backward0", "BackwardBackward0")
+IndexPad, _IndexPadAdjoint = adjoint_pair(
+    "IndexPad", _take_axes, lambda p: p["grad_name"],
+    "IndexPadAdjoint", _scatter_axes, lambda p: p["grad_name"].replace("Backward0",
+                                                                        "BackwardBackward0"))
 
 
 def _pad_index(n, lo, hi, mode, dim, shape):
@@ -170,7 +157,8 @@ def pad(input: Tensor, pad, mode: str = "constant", value: float | None = None) 
             raise NotImplementedError(f"ember.nn.functional.pad: negative padding is only "
                                       f"supported in 'constant' mode (got {pad} with '{mode}')")
         maps.append((d, _pad_index(input.shape[d], lo, hi, mode, d, input.shape)))
-    return IndexPad.apply(input, maps=tuple(maps), grad_name=_PAD_NAMES[mode].format(k))
+    return IndexPad.apply(input, maps=tuple(maps), sizes=tuple(input.shape[a] for a, _ in maps),
+                          grad_name=_PAD_NAMES[mode].format(k))
 
 
 # ---------------------------------------------------------------------------------------

@@ -14,9 +14,24 @@ from .module import Module
 __all__ = ["Identity", "Linear", "Bilinear"]
 
 
-def _factory(device, dtype) -> dict:
-    """Keyword arguments for creating parameters (the device is validated by ``empty``)."""
-    return {"device": device, "dtype": dtype}
+def _weight_and_bias(module: Module, weight_shape, out_features: int, bias: bool, device,
+                     dtype) -> None:
+    """Register an uninitialised ``weight`` and ``bias`` (or a None bias slot)."""
+    module.weight = Parameter(empty(weight_shape, device=device, dtype=dtype))
+    if bias:
+        module.bias = Parameter(empty(out_features, device=device, dtype=dtype))
+    else:
+        module.register_parameter("bias", None)
+
+
+def _reset_fan_in_uniform(weight: Tensor, bias: Tensor | None) -> None:
+    """torch's default for Linear and Conv: ``kaiming_uniform_(a=sqrt(5))`` on the weight,
+    i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+    init.kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = init._calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+        init.uniform_(bias, -bound, bound)
 
 
 class Identity(Module):
@@ -37,23 +52,14 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
                  dtype=None) -> None:
-        fk = _factory(device, dtype)
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = Parameter(empty((out_features, in_features), **fk))
-        if bias:
-            self.bias = Parameter(empty(out_features, **fk))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in_features), out_features, bias, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
-            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
-            init.uniform_(self.bias, -bound, bound)
+        _reset_fan_in_uniform(self.weight, self.bias)
 
     def forward(self, input: Tensor) -> Tensor:
         return F.linear(input, self.weight, self.bias)
@@ -70,16 +76,12 @@ class Bilinear(Module):
 
     def __init__(self, in1_features: int, in2_features: int, out_features: int,
                  bias: bool = True, device=None, dtype=None) -> None:
-        fk = _factory(device, dtype)
         super().__init__()
         self.in1_features = in1_features
         self.in2_features = in2_features
         self.out_features = out_features
-        self.weight = Parameter(empty((out_features, in1_features, in2_features), **fk))
-        if bias:
-            self.bias = Parameter(empty(out_features, **fk))
-        else:
-            self.register_parameter("bias", None)
+        _weight_and_bias(self, (out_features, in1_features, in2_features), out_features, bias,
+                         device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
