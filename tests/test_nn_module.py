@@ -619,3 +619,18 @@ def test_seed004_training_matches_torch():
         np.testing.assert_allclose(em.result[1], tm.result[1], rtol=1e-4, atol=1e-5)
         assert em.result[2] == tm.result[2]
         assert repr(loss).startswith("tensor(")
+
+
+def test_deepcopy_pickle_and_dir():
+    m = _make_net(ember, ember.nn)
+    c = copy.deepcopy(m)
+    assert list(c.state_dict()) == list(m.state_dict())
+    assert c.fc.weight is not m.fc.weight and isinstance(c.fc.weight, nn.Parameter)
+    np.testing.assert_array_equal(c.fc.weight.detach().numpy(), m.fc.weight.detach().numpy())
+    seq = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.ReLU())
+    p = pickle.loads(pickle.dumps(seq))
+    assert repr(p) == repr(seq) and list(p.state_dict()) == list(seq.state_dict())
+    out = p(ember.ones(4, 2))
+    assert out.shape == (4, 3)
+    assert {"fc", "block", "extra", "forward", "training"} <= set(dir(m))
+    assert not any(k.isdigit() for k in dir(seq))
