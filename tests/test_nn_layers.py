@@ -401,12 +401,23 @@ def test_dropout_train_eval():
     assert ember.nn.Dropout(0.0)(v) is v
 
 
-def test_dropout_inplace_and_seeded():
-    ember.manual_seed(5)
-    a = ember.nn.functional.dropout(ember.ones(100), 0.5).numpy().copy()
-    ember.manual_seed(5)
-    b = ember.nn.functional.dropout(ember.ones(100), 0.5).numpy()
-    np.testing.assert_array_equal(a, b)
+@pytest.mark.filterwarnings("ignore:dropout2d")
+def test_dropout_masks_are_torchs_after_the_same_seed():
+    for p, shape, fn in [(0.5, (100,), "dropout"), (0.2, (8, 30), "dropout"),
+                         (0.3, (4, 6, 3, 3), "dropout2d"), (0.5, (6, 3, 3), "dropout2d"),
+                         (0.4, (3, 5, 7), "dropout1d"), (0.4, (5, 7), "dropout1d"),
+                         (0.25, (2, 3, 2, 2, 2), "dropout3d"), (0.25, (3, 2, 2, 2), "dropout3d"),
+                         (0.3, (5, 4), "dropout2d")]:
+        for dt in (torch.float32, torch.float64):
+            torch.manual_seed(5)
+            ember.manual_seed(5)
+            t = getattr(torch.nn.functional, fn)(torch.ones(shape, dtype=dt), p)
+            e = getattr(ember.nn.functional, fn)(ember.ones(*shape, dtype=getattr(ember, str(
+                dt).split(".")[1])), p)
+            np.testing.assert_array_equal(e.numpy(), t.numpy())
+
+
+def test_dropout_inplace():
     t = ember.ones(50)
     r = ember.nn.functional.dropout(t, 0.5, inplace=True)
     assert r is t and set(np.unique(t.numpy())) <= {0.0, 2.0}

@@ -23,7 +23,6 @@ from .._ops import conv as _conv
 from .._ops import pooling as _pool
 from .._ops import resize as _resize
 from .._ops import normalization as _norm
-from .._ops.random import default_generator
 
 __all__ = [
     "linear", "bilinear", "relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "elu", "elu_",
@@ -418,25 +417,22 @@ def _check_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def _dropout_mask(shape, p, dtype):
-    """Keep-mask scaled by 1/(1-p), drawn from ember's default generator."""
-    rng = default_generator._rng
-    u = rng.random(shape, dtype=xp.float32 if dtype == xp.float32 else xp.float64)
-    keep = u >= p
-    scale = 0.0 if p == 1 else 1.0 / (1.0 - p)
-    m = keep.astype(dtype)
-    m *= scale
-    return Tensor._wrap(m)
+def _dropout_mask(input, shape, p):
+    """torch's noise: ``empty(shape).bernoulli_(1 - p).div_(1 - p)`` (same draws as torch
+    after the same seed); p == 1 gives a zero scalar, as torch does."""
+    if p == 1:
+        return input.new_zeros(())
+    return input.new_empty(shape).bernoulli_(1 - p).div_(1 - p)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
             ) -> Tensor:
-    """Zero each element with probability ``p`` and scale the rest by 1/(1-p). The random
-    stream is ember's (same seed -> same mask run to run), not torch's."""
+    """Zero each element with probability ``p`` and scale the rest by 1/(1-p) (torch's
+    draws: after the same seed, torch's mask)."""
     _check_p(p)
     if not training or p == 0:
         return input
-    mask = _dropout_mask(input._data.shape, p, input._data.dtype)
+    mask = _dropout_mask(input, input.shape, p)
     return input.mul_(mask) if inplace else input * mask
 
 
@@ -445,9 +441,9 @@ def _feature_dropout(input, p, training, inplace, batched):
     if not training or p == 0:
         return input
     x = input if batched else input.unsqueeze(0)
-    shape = x.shape[:2] + (1,) * (x.dim() - 2)
-    mask = _dropout_mask(shape, p, input._data.dtype)
-    if not batched:
+    shape = tuple(x.shape[:2]) + (1,) * (x.dim() - 2)
+    mask = _dropout_mask(input, shape, p)
+    if not batched and mask.dim():
         mask = mask.squeeze(0)
     return input.mul_(mask) if inplace else input * mask
 
@@ -476,13 +472,20 @@ def _warn_feature_dims(input, spatial: int):
 def dropout2d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
               ) -> Tensor:
     _warn_feature_dims(input, 2)
-    return _feature_dropout(input, p, training, inplace, input.dim() != 3)
+    if input.dim() == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
+                      "channel-wise 1D dropout behavior is desired - input is interpreted as "
+                      "shape (N, C, L), where C is the channel dim. This behavior will change "
+                      "in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout "
+                      "behavior, please switch to using dropout1d instead.", stacklevel=2)
+    return _feature_dropout(input, p, training, inplace, True)
 
 
 def dropout3d(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False
               ) -> Tensor:
     _warn_feature_dims(input, 3)
-    return _feature_dropout(input, p, training, inplace, input.dim() != 4)
+    return _feature_dropout(input, p, training, inplace, input.dim() == 5)
 
 
 def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,

@@ -1,6 +1,7 @@
 """``ember.nn.init``: in-place parameter initialisers with torch's formulas (bounds, stds,
-gains, fans). Samples come from ember's generator: same distributions as torch, not the same
-numbers."""
+gains, fans) and torch's sequence of sampling calls. ember's generator replays torch's CPU
+stream, so after the same ``manual_seed`` the initial weights are torch's, bit for bit
+(``orthogonal_`` up to the QR factorisation's last bits)."""
 from __future__ import annotations
 
 import math
@@ -9,8 +10,6 @@ import warnings
 from .._backend import xp
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
-from .._ops.random import _gen
-from .._ops.special import erfinv_array
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "trunc_normal_", "constant_", "ones_",
            "zeros_", "eye_", "dirac_", "xavier_uniform_", "xavier_normal_", "kaiming_uniform_",
@@ -66,35 +65,68 @@ def _fill(tensor: Tensor, arr) -> Tensor:
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None) -> Tensor:
     with no_grad():
-        return _fill(tensor, _gen(generator).uniform(a, b, tensor.shape))
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None) -> Tensor:
     with no_grad():
-        return _fill(tensor, _gen(generator).normal(mean, std, tensor.shape))
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None) -> Tensor:
-    """Normal(mean, std) truncated to [a, b] (by inverse-CDF sampling of the truncated
-    range, like torch; then clamped to [a, b])."""
-    if mean < a - 2 * std or mean > b + 2 * std:
-        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
-                      "distribution of values may be incorrect.", stacklevel=2)
-    rng = _gen(generator)
+    """Normal(mean, std) truncated to [a, b], by torch 2.13's rejection sampling (and its
+    sequence of draws): redraw out-of-range normal samples when [a, b] holds more than 30%
+    of the mass, else accept uniform proposals on [a, b] by their log-density."""
+    from .._ops.elementwise import where
+    from .._ops.creation import empty_like
 
     def norm_cdf(x):
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
-    lo, hi = norm_cdf((a - mean) / std), norm_cdf((b - mean) / std)
-    u = rng.uniform(2 * lo - 1, 2 * hi - 1, tensor.shape)
-    z = erfinv_array(u)
+    if mean < a - 2 * std or mean > b + 2 * std:
+        warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
+                      "distribution of values may be incorrect.", stacklevel=2)
     with no_grad():
-        return _fill(tensor, xp.clip(z * (std * math.sqrt(2.0)) + mean, a, b))
+        if norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std) > 0.3:
+            lo, hi = tensor.new_tensor(a).item(), tensor.new_tensor(b).item()
+            result = tensor.normal_(mean, std, generator=generator)
+            while True:
+                mask = (result < lo) | (result > hi)
+                if not mask.any():
+                    break
+                result = where(mask, empty_like(result).normal_(mean, std,
+                                                                generator=generator), result)
+            if result is not tensor:
+                tensor.copy_(result)
+            return tensor
+        mode = max(a, min(mean, b))
+        log_peak = -0.5 * ((mode - mean) / std) ** 2
+        candidates = empty_like(tensor)
+        accept = empty_like(tensor)
+
+        def log_pdf_excess(c):
+            return c.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+        tensor.uniform_(a, b, generator=generator)
+        candidates.copy_(tensor)
+        log_pdf_excess(candidates)
+        pending = accept.uniform_(generator=generator).log_().gt(candidates)
+        if pending.any():
+            result = tensor
+            while True:
+                candidates.uniform_(a, b, generator=generator)
+                result = where(pending, candidates, result)
+                log_pdf_excess(candidates)
+                pending = where(pending, accept.uniform_(generator=generator).log_()
+                                .gt(candidates), pending)
+                if not pending.any():
+                    break
+            tensor.copy_(result)
+        return tensor
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
     with no_grad():
-        return _fill(tensor, val)
+        return tensor.fill_(val)
 
 
 def ones_(tensor: Tensor) -> Tensor:
@@ -170,13 +202,15 @@ def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
+    """A (semi-)orthogonal matrix from the QR factorisation of a normal sample, as torch."""
     if tensor.dim() < 2:
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _gen(generator).standard_normal((rows, cols))
+    with no_grad():
+        flat = tensor.new_empty((rows, cols)).normal_(0, 1, generator=generator)._data
     if rows < cols:
         flat = flat.T
     q, r = xp.linalg.qr(flat)
@@ -188,16 +222,18 @@ def orthogonal_(tensor: Tensor, gain: float = 1, generator=None) -> Tensor:
 
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None) -> Tensor:
+    """N(0, std) with a ``sparsity`` fraction of each column zeroed (torch's draws)."""
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    from .._ops.random import randperm
     rows, cols = tensor.shape
     num_zeros = int(math.ceil(sparsity * rows))
-    rng = _gen(generator)
-    arr = rng.normal(0, std, (rows, cols))
-    for c in range(cols):
-        arr[rng.permutation(rows)[:num_zeros], c] = 0
     with no_grad():
-        return _fill(tensor, arr)
+        tensor.normal_(0, std, generator=generator)
+        for col in range(cols):
+            zero_rows = randperm(rows)._data[:num_zeros]
+            tensor._data[zero_rows, col] = 0
+    return tensor
 
 
 def _deprecated(new):

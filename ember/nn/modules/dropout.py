@@ -1,4 +1,5 @@
-"""Dropout, Dropout1d, Dropout2d, Dropout3d (masks from ember's generator)."""
+"""Dropout, Dropout1d, Dropout2d, Dropout3d (masks drawn as torch draws them: after the same
+seed, the same masks)."""
 from __future__ import annotations
 
 from ..._tensor import Tensor
