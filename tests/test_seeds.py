@@ -37,11 +37,62 @@ def first_difference(a, b):
     return f"lengths differ: ember {len(la)} lines, torch {len(lb)} lines"
 
 
+# Float32 results can differ from torch's in the last bit where torch's arithmetic is not
+# reproducible without its libraries: its small matrix products run MKL kernels whose
+# summation order depends on the CPU, and its float32 sqrt is MKL's vectorised routine,
+# which is not correctly rounded (so Adam-family trajectories agree to rounding, see
+# ember/optim/_kernels.py). Sums, elementwise ops, SGD updates and random draws are
+# bit-identical. So a printed line must either equal torch's, or read the same with every
+# number within one unit of its last printed digit (1e-5 relative for full-precision
+# floats); and most lines must be identical.
+NUM = re.compile(r"-?\d+\.\d*(?:e[-+]\d+)?")
+
+
+def split_blocks(text):
+    """{block index: printed lines} from run_blocks.py's output."""
+    out, cur = {}, None
+    for line in text.splitlines():
+        if line.startswith("## block "):
+            cur = int(line.split()[-1])
+            out[cur] = []
+        else:
+            out[cur].append(line)
+    return out
+
+
+def _last_digit_unit(s):
+    mant, _, exp = s.partition("e")
+    decimals = len(mant.split(".")[1]) if "." in mant else 0
+    return 10.0 ** (-decimals) * 10.0 ** (int(exp) if exp else 0)
+
+
+def line_close(a, b):
+    if NUM.sub("#", a) != NUM.sub("#", b):
+        return False
+    for x, y in zip(NUM.findall(a), NUM.findall(b)):
+        unit = _last_digit_unit(y)
+        tol = 1e-5 * abs(float(y)) if unit < 1e-9 else 1.01 * unit
+        if abs(float(x) - float(y)) > max(tol, 1e-30):
+            return False
+    return True
+
+
 @pytest.mark.parametrize("script", ["seed000.py", "seed001.py", "seed002.py", "seed003.py"])
 def test_seed_prints_what_torch_prints(script):
-    t = normalize(run("torch", script))
-    e = run("ember", script)
-    assert e == t, first_difference(e, t)
+    t = split_blocks(normalize(run("torch", script)))
+    e = split_blocks(run("ember", script))
+    assert sorted(e) == sorted(t)
+    identical = total = 0
+    for i in sorted(t):
+        assert len(e[i]) == len(t[i]), f"block {i}: " + first_difference(
+            "\n".join(e[i]), "\n".join(t[i]))
+        for a, b in zip(e[i], t[i]):
+            total += 1
+            if a == b:
+                identical += 1
+                continue
+            assert line_close(a, b), f"block {i}:\n  ember: {a}\n  torch: {b}"
+    assert identical >= 0.8 * total, f"only {identical} of {total} lines identical"
 
 
 def test_seed001_optim_names():
@@ -53,26 +104,21 @@ def test_seed001_optim_names():
     assert not missing
 
 
-def test_seed004_structure_and_accuracy(tmp_path):
+def test_seed004_trains_like_torch(tmp_path):
+    """Seed 004 on 4,000 embedded digits instead of the downloaded 50,000 (the data path is
+    the one change besides imports): the same lines within float32 rounding, and the final
+    accuracy within 2 points of torch's."""
     from ember.examples.nn_from_scratch import write_embedded_pickle
     data = tmp_path / "mnist" / "mnist.pkl.gz"
     write_embedded_pickle(data)
     env = {"SEED004_DATA": str(data)}
-    t = normalize(run("torch", "seed004.py", env))
-    e = run("ember", "seed004.py", env)
-    tl, el = t.splitlines(), e.splitlines()
-    assert len(tl) == len(el), first_difference(e, t)
-    # exceptions (the tutorial's indentation typo) must match exactly
-    assert [x for x in el if x.startswith("!!")] == [x for x in tl if x.startswith("!!")]
-    # the printed model must be identical
-    assert e[e.index("Sequential("):e.index("\n)\n") + 2] == t[t.index("Sequential("):
-                                                              t.index("\n)\n") + 2]
-    acc_e, acc_t = float(el[-1]), float(tl[-1])
-    assert acc_t > 0.3      # it learned (4,000 digits, the tutorial's 2 epochs)
+    t = split_blocks(normalize(run("torch", "seed004.py", env)))
+    e = split_blocks(run("ember", "seed004.py", env))
+    assert sorted(e) == sorted(t)
+    for i in sorted(t):
+        assert len(e[i]) == len(t[i]), f"block {i}"
+        for a, b in zip(e[i], t[i]):
+            assert a == b or line_close(a, b), f"block {i}:\n  ember: {a}\n  torch: {b}"
+    last = max(t)
+    acc_e, acc_t = float(e[last][-1]), float(t[last][-1])
     assert abs(acc_e - acc_t) <= 0.02, (acc_e, acc_t)
-    # every printed loss is a finite number close to torch's (float32 arithmetic through
-    # different BLAS libraries drifts in the last digits over an epoch of SGD)
-    num = re.compile(r"-?\d+\.\d+(?:e[-+]\d+)?")
-    for a, b in zip(el[:-1], tl[:-1]):
-        fa, fb = [float(v) for v in num.findall(a)], [float(v) for v in num.findall(b)]
-        assert len(fa) == len(fb), (a, b)

@@ -43,6 +43,7 @@ def main():
     for i, block in enumerate(blocks):
         if not block.strip():
             continue
+        print(f"## block {i}")
         try:
             exec(compile(block, f"{path}:block{i}", "exec"), ns)
         except Exception as e:  # noqa: BLE001
