@@ -75,6 +75,9 @@ ACT_FNS = [
     lambda M, a: F(M).hardsigmoid(a), lambda M, a: F(M).logsigmoid(a),
     lambda M, a: F(M).sigmoid(a), lambda M, a: F(M).tanh(a),
     lambda M, a: F(M).threshold(a, 0.3, -2.0), lambda M, a: F(M).glu(a, -1),
+    lambda M, a: F(M).hardshrink(a, 0.3), lambda M, a: F(M).softshrink(a, 1.0),
+    lambda M, a: F(M).tanhshrink(a), lambda M, a: F(M).rms_norm(a, (8,)),
+    lambda M, a: F(M).rms_norm(a, [8], a[0].detach() * 0 + 2.0, eps=0.1),
 ]
 
 
@@ -527,6 +530,9 @@ GRADCHECK = {
     "hardtanh": (lambda a: f.hardtanh(a, -0.5, 0.5), lambda: (_t(6),)),
     "hardsigmoid": (f.hardsigmoid, lambda: (_t(6, low=-4, high=4),)),
     "threshold": (lambda a: f.threshold(a, 0.1, 2.0), lambda: (_t(6),)),
+    "softshrink": (lambda a: f.softshrink(a, 0.3), lambda: (_t(6),)),
+    "hardshrink": (lambda a: f.hardshrink(a, 0.3), lambda: (_t(6),)),
+    "rms_norm": (lambda a, w: f.rms_norm(a, (3,), w), lambda: (_t(2, 3), _t(3))),
     "prelu": (lambda a, w: f.prelu(a, w), lambda: (_t(2, 3, 2), _t(3))),
     "softmax": (lambda a: f.softmax(a, 1), lambda: (_t(2, 4),)),
     "log_softmax": (lambda a: f.log_softmax(a, 0), lambda: (_t(3, 2),)),

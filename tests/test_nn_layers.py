@@ -54,6 +54,8 @@ REPR_CASES = [
     "Tanh()", "Softplus()", "Softplus(beta=2, threshold=10)", "Softsign()", "Hardswish()",
     "Hardsigmoid()", "LogSigmoid()", "Softmax(dim=1)", "LogSoftmax(-1)", "Softmin()",
     "Threshold(0.1, 20.0)", "Hardtanh()", "Hardtanh(-2.0, 2.0, inplace=True)", "GLU()",
+    "Hardshrink()", "Softshrink(0.3)", "Tanhshrink()", "RMSNorm(4)",
+    "RMSNorm((2, 3), eps=1e-3, elementwise_affine=False)",
     "MSELoss()", "L1Loss(reduction='sum')", "CrossEntropyLoss(label_smoothing=0.1)",
     "NLLLoss()", "BCELoss()", "BCEWithLogitsLoss()", "KLDivLoss()", "HuberLoss(delta=2.0)",
     "SmoothL1Loss(beta=0.5)", "MarginRankingLoss()", "HingeEmbeddingLoss()",
@@ -246,7 +248,8 @@ def test_maxpool_ties_and_nan_like_torch():
     ("GroupNorm(3, 6, affine=False)", (2, 6, 2, 2)), ("GroupNorm(1, 2)", (2, 2)),
     ("InstanceNorm2d(3)", (2, 3, 4, 4)), ("InstanceNorm1d(3, affine=True)", (2, 3, 6)),
     ("InstanceNorm2d(3, track_running_stats=True)", (2, 3, 3, 4)),
-    ("InstanceNorm1d(2)", (2, 5)),
+    ("InstanceNorm1d(2)", (2, 5)), ("RMSNorm(5)", (3, 5)), ("RMSNorm((3, 4), eps=1e-4)", (2, 3, 4)),
+    ("RMSNorm(4, elementwise_affine=False)", (2, 3, 4)),
 ])
 def test_normalization(expr, shape):
     def make(nn):
@@ -352,7 +355,8 @@ ACTS = ["ReLU()", "ReLU6()", "LeakyReLU()", "LeakyReLU(0.3)", "PReLU()", "PReLU(
         "SiLU()", "Mish()", "Sigmoid()", "Tanh()", "Softplus()", "Softplus(beta=2, threshold=3)",
         "Softsign()", "Hardswish()", "Hardsigmoid()", "LogSigmoid()", "Softmax(dim=1)",
         "LogSoftmax(dim=-1)", "Softmin(dim=0)", "Threshold(0.1, 20.0)", "Hardtanh()",
-        "Hardtanh(-0.5, 1.5)", "GLU()", "GLU(dim=1)"]
+        "Hardtanh(-0.5, 1.5)", "GLU()", "GLU(dim=1)", "Hardshrink()", "Hardshrink(1.0)",
+        "Softshrink()", "Softshrink(1.5)", "Tanhshrink()"]
 
 
 @pytest.mark.parametrize("expr", ACTS)

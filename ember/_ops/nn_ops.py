@@ -269,6 +269,25 @@ class Hardsigmoid(_Masked):
             xp.where(inside, 1 / 6, 0).astype(x.dtype)
 
 
+class Hardshrink(_Masked):
+    kernel, grad_name = "hardshrink_cpu", "HardshrinkBackward0"
+
+    @staticmethod
+    def f(x, lambd):
+        keep = (x > lambd) | (x < -lambd)
+        return xp.where(keep, x, 0).astype(x.dtype, copy=False), keep
+
+
+class Softshrink(_Masked):
+    kernel, grad_name = "softshrink_cpu", "SoftshrinkBackward0"
+
+    @staticmethod
+    def f(x, lambd):
+        keep = (x > lambd) | (x < -lambd)
+        out = xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0))
+        return out.astype(x.dtype, copy=False), keep
+
+
 class Prelu(Primitive):
     """PReLU; ``wb_shape`` is the weight's shape broadcast against the input's channel dim."""
     save_inputs = (0, 1)

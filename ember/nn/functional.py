@@ -29,6 +29,7 @@ __all__ = [
     "selu", "selu_", "celu", "celu_", "gelu", "silu", "mish", "softplus", "softsign",
     "hardtanh", "hardtanh_", "hardswish", "hardsigmoid", "logsigmoid", "sigmoid", "tanh",
     "softmax", "log_softmax", "softmin", "threshold", "threshold_", "prelu", "glu",
+    "hardshrink", "softshrink", "tanhshrink", "rms_norm",
     "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
     "unfold", "fold", "max_pool1d", "max_pool2d", "max_pool1d_with_indices",
     "max_pool2d_with_indices", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
@@ -239,6 +240,20 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
     return _nn.Prelu.apply(input, weight, wb_shape=wb_shape)
 
 
+def hardshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    return _nn.Hardshrink.apply(input, lambd=lambd)
+
+
+def softshrink(input: Tensor, lambd: float = 0.5) -> Tensor:
+    if lambd < 0:
+        raise RuntimeError(f"lambda must be greater or equal to 0, but found to be {lambd}.")
+    return _nn.Softshrink.apply(input, lambd=lambd)
+
+
+def tanhshrink(input: Tensor) -> Tensor:
+    return input - input.tanh()
+
+
 def glu(input: Tensor, dim: int = -1) -> Tensor:
     if input.dim() == 0:
         raise RuntimeError("glu does not support scalars because halving size must be even")
@@ -408,6 +423,24 @@ def adaptive_max_pool1d_with_indices(input, output_size, return_indices=True):
 # ---------------------------------------------------------------------------------------
 batch_norm = _norm.batch_norm
 layer_norm = _norm.layer_norm
+
+
+def rms_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
+    """``x / sqrt(mean(x**2) + eps) * weight`` over the trailing ``normalized_shape`` dims,
+    composed as torch composes it (eps defaults to the float32/float64 machine epsilon)."""
+    ns = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else \
+        tuple(normalized_shape)
+    shape = tuple(input.shape)
+    if len(shape) < len(ns) or shape[len(shape) - len(ns):] != tuple(ns):
+        raise RuntimeError(f"Given normalized_shape={list(ns)}, expected input with shape "
+                           f"[*, {', '.join(str(v) for v in ns)}], but got input of size"
+                           f"{list(shape)}")
+    if eps is None:
+        eps = float(xp.finfo(xp.float64 if input.dtype is _dt.float64 else xp.float32).eps)
+    dims = tuple(range(input.dim() - len(ns), input.dim()))
+    out = input * (input.pow(2).mean(dims, keepdim=True) + eps).rsqrt()
+    return out * weight if weight is not None else out
 group_norm = _norm.group_norm
 instance_norm = _norm.instance_norm
 

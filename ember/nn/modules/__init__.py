@@ -8,9 +8,10 @@ from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPoo
                       AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d)
 from .activation import (Threshold, ReLU, ReLU6, Hardtanh, LeakyReLU, PReLU, ELU,  # noqa
                          SELU, CELU, GELU, SiLU, Mish, Sigmoid, Tanh, Softplus, Softsign,
-                         Hardswish, Hardsigmoid, LogSigmoid, Softmax, LogSoftmax, Softmin, GLU)
+                         Hardswish, Hardsigmoid, LogSigmoid, Softmax, LogSoftmax, Softmin, GLU,
+                         Hardshrink, Softshrink, Tanhshrink)
 from .normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, InstanceNorm1d,  # noqa
-                            InstanceNorm2d, InstanceNorm3d, LayerNorm, GroupNorm)
+                            InstanceNorm2d, InstanceNorm3d, LayerNorm, GroupNorm, RMSNorm)
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d  # noqa: F401
 from .sparse import Embedding  # noqa: F401
 from .flatten import Flatten, Unflatten  # noqa: F401

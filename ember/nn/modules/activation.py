@@ -10,7 +10,8 @@ from .module import Module
 
 __all__ = ["Threshold", "ReLU", "ReLU6", "Hardtanh", "LeakyReLU", "PReLU", "ELU", "SELU",
            "CELU", "GELU", "SiLU", "Mish", "Sigmoid", "Tanh", "Softplus", "Softsign",
-           "Hardswish", "Hardsigmoid", "LogSigmoid", "Softmax", "LogSoftmax", "Softmin", "GLU"]
+           "Hardswish", "Hardsigmoid", "LogSigmoid", "Softmax", "LogSoftmax", "Softmin", "GLU",
+           "Hardshrink", "Softshrink", "Tanhshrink"]
 
 
 def _inplace_suffix(inplace: bool, first: bool = False) -> str:
@@ -263,3 +264,30 @@ class GLU(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class _Shrink(Module):
+    __constants__ = ["lambd"]
+    _fn = None
+
+    def __init__(self, lambd: float = 0.5) -> None:
+        super().__init__()
+        self.lambd = lambd
+
+    def forward(self, input: Tensor) -> Tensor:
+        return type(self)._fn(input, self.lambd)
+
+    def extra_repr(self) -> str:
+        return f"{self.lambd}"
+
+
+class Hardshrink(_Shrink):
+    _fn = staticmethod(F.hardshrink)
+
+
+class Softshrink(_Shrink):
+    _fn = staticmethod(F.softshrink)
+
+
+class Tanhshrink(_Stateless):
+    _fn = staticmethod(F.tanhshrink)
