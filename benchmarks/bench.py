@@ -266,8 +266,20 @@ def main(argv=None):
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json")
     ap.add_argument("--no-extras", action="store_true", help="skip import/RSS/GEMM figures")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="BLAS/intra-op threads for both libraries (default: each library's own)")
     args = ap.parse_args(argv)
-    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "workloads": {}}
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+        if "numpy" in sys.modules and os.environ.get("OPENBLAS_NUM_THREADS") != str(args.threads):
+            # NumPy's BLAS reads its thread count at import: re-run with the variable set
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(args.threads),
+                       OMP_NUM_THREADS=str(args.threads))
+            raise SystemExit(subprocess.call([sys.executable, __file__] + (argv or sys.argv[1:]),
+                                             env=env))
+    results = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "workloads": {},
+               "threads": args.threads}
     print(json.dumps(results["machine"]))
     print(f"{'workload':18s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for name in args.only:

@@ -105,46 +105,47 @@ def _col2im(cols, k_axis, lead_shape, geom: Geom, dtype, trail_shape=()):
 
 
 def _im2col(x, geom: Geom):
-    """``(G, C/G * prod(K), cols)`` matrix of windows (a copy); the columns run over
-    (N, *O) or, with ``geom.batch_last``, over (*O, N)."""
+    """The windows of ``x`` as a matrix (a copy). With ``geom.batch_last`` it is one matrix
+    ``(G, C/G * prod(K), prod(O) * N)``; otherwise one per sample, ``(N, G, C/G * prod(K),
+    prod(O))``, so that batched GEMMs write NCHW outputs directly and backward needs no
+    transposed copies of the gradient."""
     N, C = x.shape[:2]
-    G, nd = geom.groups, geom.nd
+    G = geom.groups
     rows = (C // G) * math.prod(geom.kernel)
     if geom.batch_last:
         v = _windows(_pad_batch_last(x, geom), geom, lead=1, trail=1)
         return v.reshape(G, rows, math.prod(geom.out_sp) * N)
-    v = _windows(_pad(x, geom), geom).reshape((N, G, C // G) + geom.kernel + geom.out_sp)
-    perm = (1, 2) + tuple(range(3, 3 + nd)) + (0,) + tuple(range(3 + nd, 3 + 2 * nd))
-    return v.transpose(perm).reshape(G, rows, N * math.prod(geom.out_sp))
+    return _windows(_pad(x, geom), geom).reshape(N, G, rows, math.prod(geom.out_sp))
 
 
 def _gmat(g, geom: Geom):
-    """Output gradient ``(N, O, *O)`` as ``(G, O/G, cols)`` in the im2col column order."""
+    """Output gradient ``(N, O, *O)`` in the im2col layout: ``(G, O/G, prod(O) * N)`` (batch
+    last, a copy) or ``(N, G, O/G, prod(O))`` (a view)."""
     N, O = g.shape[:2]
     G = geom.groups
     L = math.prod(g.shape[2:])
     if geom.batch_last:
         return g.reshape(N, O, L).transpose(1, 2, 0).reshape(G, O // G, L * N)
-    return g.reshape(N, G, O // G, L).transpose(1, 2, 0, 3).reshape(G, O // G, N * L)
+    return g.reshape(N, G, O // G, L)
 
 
-def _from_cols(out, lead, N, geom: Geom):
-    """``(lead, cols)`` in the im2col column order -> contiguous ``(N, lead, *O)``."""
-    if geom.batch_last:
-        out = out.reshape((lead,) + geom.out_sp + (N,))
-        return xp.ascontiguousarray(xp.moveaxis(out, -1, 0))
-    out = out.reshape((lead, N) + geom.out_sp)
-    return xp.ascontiguousarray(xp.moveaxis(out, 0, 1))
+def _apply_w(w, col, N, geom: Geom):
+    """``w @ col`` -> contiguous ``(N, O, *O)``."""
+    G = geom.groups
+    O = w.shape[0]
+    out = xp.matmul(w.reshape(G, O // G, -1), col)
+    if not geom.batch_last:
+        return out.reshape((N, O) + geom.out_sp)
+    out = out.reshape((O,) + geom.out_sp + (N,))
+    return xp.ascontiguousarray(xp.moveaxis(out, -1, 0))
 
 
 def _conv_forward(x, w, b, geom: Geom):
-    G = geom.groups
     col = _im2col(x, geom)
-    O = w.shape[0]
-    out = xp.matmul(w.reshape(G, O // G, -1), col).reshape(O, -1)
+    out = _apply_w(w, col, x.shape[0], geom)
     if b is not None:
-        out += b[:, None]
-    return _from_cols(out, O, x.shape[0], geom), col
+        out += b.reshape((-1,) + (1,) * geom.nd)
+    return out, col
 
 
 def _conv_input_grad(g, w, geom: Geom, C):
@@ -152,18 +153,22 @@ def _conv_input_grad(g, w, geom: Geom, C):
     G = geom.groups
     O = w.shape[0]
     N = g.shape[0]
-    gcol = xp.matmul(w.reshape(G, O // G, -1).transpose(0, 2, 1), _gmat(g, geom))
+    wt = xp.ascontiguousarray(w.reshape(G, O // G, -1).transpose(0, 2, 1))
+    gcol = xp.matmul(wt, _gmat(g, geom))
     if geom.batch_last:
         gcol = gcol.reshape((C,) + geom.kernel + geom.out_sp + (N,))
         gx = _col2im(gcol, 1, (C,), geom, g.dtype, (N,))
         return xp.ascontiguousarray(xp.moveaxis(gx, -1, 0))
-    gcol = gcol.reshape((C,) + geom.kernel + (N,) + geom.out_sp)
-    gx = _col2im(gcol, 1, (C, N), geom, g.dtype)
-    return xp.ascontiguousarray(xp.moveaxis(gx, 0, 1))
+    gcol = gcol.reshape((N, C) + geom.kernel + geom.out_sp)
+    return xp.ascontiguousarray(_col2im(gcol, 2, (N, C), geom, g.dtype))
 
 
 def _conv_weight_grad(col, g, wshape, geom: Geom):
-    return xp.matmul(_gmat(g, geom), col.transpose(0, 2, 1)).reshape(wshape)
+    gm = _gmat(g, geom)
+    if geom.batch_last:
+        return xp.matmul(gm, col.transpose(0, 2, 1)).reshape(wshape)
+    # one GEMM per sample, summed: avoids transposed copies of g and col
+    return xp.matmul(gm, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(wshape)
 
 
 def _bias_grad_axes(nd):
@@ -237,11 +242,8 @@ class ConvTransposeNd(Primitive):
         else:
             gd = g._data
             col = _im2col(gd, geom) if (need[0] or need[1]) else None
-            G = geom.groups
-            O = w._data.shape[0]
             if need[0]:
-                out = xp.matmul(w._data.reshape(G, O // G, -1), col).reshape(O, -1)
-                gy = _wrap(_from_cols(out, O, gd.shape[0], geom))
+                gy = _wrap(_apply_w(w._data, col, gd.shape[0], geom))
             if need[1]:
                 gw = _wrap(_conv_weight_grad(col, y._data, w._data.shape, geom))
             if self.has_bias and need[2]:
