@@ -69,6 +69,18 @@ def _unpermute(a, perm):
     return out
 
 
+def _mm_t(a, b, buf):
+    """``b @ a.T`` computed as ``(a @ b.T).T`` into ``buf`` (returned as a transposed view).
+
+    For one recurrent step ``b`` is skinny (batch rows) and ``a`` the gate weights; OpenBLAS
+    runs the product 20-50% faster with the weights as the left operand (measured on the
+    target machine), and reading the transposed result costs less than the difference."""
+    rows, n = a.shape[0], b.shape[0]
+    out = buf[:rows * n].reshape(rows, n)
+    xp.matmul(a, b.T, out=out)
+    return out.T
+
+
 # ---------------------------------------------------------------------------------------
 # Forward kernels. Each returns (y, h_n[, c_n]) and fills ``S`` (a dict) with what its
 # backward needs when ``save`` is set.
@@ -83,7 +95,6 @@ def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, save, S):
     wih[:H3] *= 0.5
     whh = w_hh[perm]
     whh[:H3] *= 0.5
-    whhT = whh.T
     G = X @ wih.T                      # (N, 4H): pre-activations, then activations
     if bias is not None:
         b = bias[perm]
@@ -92,7 +103,7 @@ def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, save, S):
     Y = xp.empty((N, P), dt)
     h = h0.copy()
     c = c0.copy()
-    tmp = xp.empty((B, 4 * H), dt)
+    tmp = xp.empty(B * 4 * H, dt)
     ig = xp.empty((B, H), dt)
     if save:
         Hprev = xp.empty((N, P), dt)
@@ -109,9 +120,7 @@ def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, save, S):
         hp = h[:n]
         cp = c[:n]
         g = G[s:e]
-        t = tmp[:n]
-        matmul(hp, whhT, out=t)
-        g += t
+        g += _mm_t(whh, hp, tmp)
         tanh(g, out=g)
         sg = g[:, :H3]
         sg *= 0.5
@@ -147,7 +156,6 @@ def _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S):
     wih[:H2] *= 0.5
     whh = w_hh.copy()
     whh[:H2] *= 0.5
-    whhT = whh.T
     GX = X @ wih.T                     # (N, 3H): r, z, n (activations after the loop)
     if b_ih is not None:
         bi = b_ih.copy()
@@ -158,19 +166,21 @@ def _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S):
     Y = xp.empty((N, H), dt)
     h = h0.copy()
     gh = xp.empty((B, 3 * H), dt)
+    ghb = xp.empty(B * 3 * H, dt)
     t1 = xp.empty((B, H), dt)
     if save:
         Hprev = xp.empty((N, H), dt)
         GHN = xp.empty((N, H), dt)
-    mul, tanh, matmul = xp.multiply, xp.tanh, xp.matmul
+    mul, tanh = xp.multiply, xp.tanh
     for s, n in steps:
         e = s + n
         hp = h[:n]
         gx = GX[s:e]
         ghs = gh[:n]
-        matmul(hp, whhT, out=ghs)
         if b_ih is not None:
-            ghs += bh
+            xp.add(_mm_t(whh, hp, ghb), bh, out=ghs)
+        else:
+            ghs[...] = _mm_t(whh, hp, ghb)
         rz = gx[:, :H2]
         rz += ghs[:, :H2]
         tanh(rz, out=rz)
@@ -201,17 +211,14 @@ def _rnn_forward(X, h0, w_ih, w_hh, bias, relu, steps, save, S):
     if bias is not None:
         Y += bias
     h = h0.copy()
-    tmp = xp.empty((B, H), dt)
-    whhT = w_hh.T
+    tmp = xp.empty(B * H, dt)
     if save:
         Hprev = xp.empty((N, H), dt)
     for s, n in steps:
         e = s + n
         hp = h[:n]
         y = Y[s:e]
-        t = tmp[:n]
-        xp.matmul(hp, whhT, out=t)
-        y += t
+        y += _mm_t(w_hh, hp, tmp)
         if relu:
             xp.maximum(y, 0, out=y)
         else:
@@ -246,7 +253,8 @@ def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
     H2, H3 = 2 * H, 3 * H
     B, P = dh.shape
     dt = G.dtype
-    whh = w_hh[_lstm_perm(H)]           # (4H, P), unscaled
+    whhT = xp.ascontiguousarray(w_hh[_lstm_perm(H)].T)    # (P, 4H), unscaled
+    hbuf = xp.empty(B * P, dt)
     dZ = xp.empty((N, 4 * H), dt)
     t1b = xp.empty((B, H), dt)
     t3b = xp.empty((B, H3), dt)
@@ -285,7 +293,7 @@ def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
         sub(1, t1, out=t1)
         dz[:, H3:] *= t1                         # tanh'
         dcp *= a[:, H:H2]
-        matmul(dz, whh, out=dhp)
+        dhp[...] = _mm_t(whhT, dz, hbuf)
     extra = {}
     if w_hr is not None:
         extra["w_hr"] = dHt.T @ M
@@ -303,7 +311,9 @@ def _gru_backward(S, dY, dh, w_hh, steps):
     DXN = xp.empty((N, H), dt)
     t1b = xp.empty((B, H), dt)
     t2b = xp.empty((B, H), dt)
-    mul, sub, matmul = xp.multiply, xp.subtract, xp.matmul
+    hbuf = xp.empty(B * H, dt)
+    whhT = xp.ascontiguousarray(w_hh.T)
+    mul, sub = xp.multiply, xp.subtract
     for s, e, n, dhp in _bptt(steps, dh, dY):
         gx = GX[s:e]
         r, z, nn = gx[:, :H], gx[:, H:H2], gx[:, H2:]
@@ -326,8 +336,7 @@ def _gru_backward(S, dY, dh, w_hh, steps):
         t1 *= GHN[s:e]
         mul(dxn, t1, out=dgh[:, :H])             # dr_pre = dn_pre (W_hn h + b_hn) r (1 - r)
         dhp *= z
-        matmul(dgh, w_hh, out=t1)
-        dhp += t1
+        dhp += _mm_t(whhT, dgh, hbuf)
     DGX = DGH.copy()
     DGX[:, H2:] = DXN
     return DGX, DGH, dh, None, {}
@@ -338,6 +347,8 @@ def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
     B = dh.shape[0]
     dZ = xp.empty((N, H), Y.dtype)
     t1b = xp.empty((B, H), Y.dtype)
+    hbuf = xp.empty(B * H, Y.dtype)
+    whhT = xp.ascontiguousarray(w_hh.T)
     for s, e, n, dhp in _bptt(steps, dh, dY):
         y = Y[s:e]
         dz = dZ[s:e]
@@ -348,7 +359,7 @@ def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
             xp.multiply(y, y, out=t1)
             xp.subtract(1, t1, out=t1)
             xp.multiply(dhp, t1, out=dz)
-        xp.matmul(dz, w_hh, out=dhp)
+        dhp[...] = _mm_t(whhT, dz, hbuf)
     return dZ, dZ, dh, None, {}
 
 
