@@ -14,8 +14,9 @@ digits. torch (aten/native/cpu/SumKernel.cpp) reduces a contiguous row like this
 * rows shorter than one vector use the same ``row_sum`` on scalars.
 
 This module reproduces that order with whole-array operations (no per-element Python loops).
-It applies to reductions over the innermost contiguous axis (which includes full reductions);
-other reductions use NumPy directly.
+It applies to reductions over the innermost contiguous axis (which includes full reductions)
+and over all leading axes, up to ``GRAIN_SIZE`` elements (beyond that torch's own result
+depends on how many threads it runs); other reductions use NumPy directly.
 """
 from __future__ import annotations
 
@@ -25,6 +26,9 @@ xp = _np
 
 # Vector width torch's CPU sum uses (elements per vector); measured against torch 2.13.
 LANES = {_np.dtype(_np.float32): 8, _np.dtype(_np.float64): 4}
+# Above this many elements torch splits a reduction across its threads, so its rounding
+# depends on the thread count; there NumPy's (pairwise, more accurate) sum is used instead.
+GRAIN_SIZE = 32768
 _NUM_LEVELS = 4
 _ILP = 4
 
@@ -128,7 +132,8 @@ def sum_like_torch(x, axes, keepdims: bool):
     Size-1 axes are dropped first (torch's iterator coalesces them); then a reduction over
     everything, over the last axis, or over all but the last axis is done in torch's order.
     """
-    if x.dtype not in LANES or x.size == 0 or x.ndim == 0 or not x.flags.c_contiguous:
+    if x.dtype not in LANES or x.size == 0 or x.ndim == 0 or not x.flags.c_contiguous \
+            or x.size > GRAIN_SIZE:
         return None
     keep = [i for i in range(x.ndim) if x.shape[i] != 1]
     red = [i for i in keep if i in axes]

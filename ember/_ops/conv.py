@@ -154,6 +154,9 @@ def _conv_input_grad(g, w, geom: Geom, C):
     O = w.shape[0]
     N = g.shape[0]
     wt = xp.ascontiguousarray(w.reshape(G, O // G, -1).transpose(0, 2, 1))
+    if not geom.batch_last and geom.nd == 2 and geom.stride == (1, 1) \
+            and geom.dilation == (1, 1):
+        return _conv_input_grad_flat(g, wt, geom, C)
     gcol = xp.matmul(wt, _gmat(g, geom))
     if geom.batch_last:
         gcol = gcol.reshape((C,) + geom.kernel + geom.out_sp + (N,))
@@ -161,6 +164,30 @@ def _conv_input_grad(g, w, geom: Geom, C):
         return xp.ascontiguousarray(xp.moveaxis(gx, -1, 0))
     gcol = gcol.reshape((N, C) + geom.kernel + geom.out_sp)
     return xp.ascontiguousarray(_col2im(gcol, 2, (N, C), geom, g.dtype))
+
+
+def _conv_input_grad_flat(g, wt, geom: Geom, C):
+    """Stride-1 2-D col2im on flattened images. With the gradient's rows widened (zeros) to
+    the padded input width ``Wp``, kernel offset ``(i, j)`` adds its whole column block to
+    the flat input at ``i * Wp + j``: one long strided add per offset instead of one small
+    loop per output row (9x fewer NumPy inner loops of 20x the length for a 3x3 kernel)."""
+    N, O, oh, ow = g.shape
+    G = geom.groups
+    kh, kw = geom.kernel
+    Hp, Wp = geom.padded
+    gw = xp.zeros((N, O, oh, Wp), dtype=g.dtype)
+    gw[..., :ow] = g
+    gcol = xp.matmul(wt, gw.reshape(N, G, O // G, oh * Wp))      # (N, G, C/G*kh*kw, oh*Wp)
+    gcol = gcol.reshape(N, C, kh, kw, oh * Wp)
+    out = xp.zeros((N, C, Hp * Wp + kw), dtype=g.dtype)
+    span = oh * Wp
+    for i in range(kh):
+        for j in range(kw):
+            o = i * Wp + j
+            out[:, :, o:o + span] += gcol[:, :, i, j]
+    out = out[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)
+    (t, l), (H, W) = geom.pad_l, geom.in_sp
+    return xp.ascontiguousarray(out[:, :, t:t + H, l:l + W])
 
 
 def _conv_weight_grad(col, g, wshape, geom: Geom):
