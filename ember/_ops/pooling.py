@@ -74,6 +74,14 @@ class MaxPool2d(Primitive):
     def forward(self, x, geom, want_indices):
         self.geom, self.in_shape = geom, x.shape
         xpad = _padded(x, geom, _low_fill(x.dtype))
+        if not self.requires_grad and not want_indices and x.dtype.kind == "f":
+            # no graph and no indices: only the maxima (np.maximum propagates NaN, as torch)
+            best = None
+            for _, sl in geom.offsets():
+                v = xpad[(Ellipsis,) + sl]
+                best = v.copy() if best is None else xp.maximum(best, v, out=best)
+            self.arg = None
+            return best, xp.zeros((0,), dtype=xp.int64)
         best, arg = _max_offsets(xpad, geom, nan_aware=False)
         if x.dtype.kind in "fc" and xp.isnan(best).any():
             best, arg = _max_offsets(xpad, geom, nan_aware=True)
