@@ -6,3 +6,8 @@ from . import functional, init, utils  # noqa: F401
 from . import modules  # noqa: F401
 
 __all__ = ["Parameter", "Buffer", "functional", "init", "utils", "modules"] + list(_module_names)
+
+
+def __getattr__(name):
+    from ._unsupported import MODULES, missing
+    missing("ember.nn", MODULES, name)

@@ -711,3 +711,8 @@ from ._functional_losses import (  # noqa: E402,F401  (they use the functions ab
     multilabel_soft_margin_loss, margin_ranking_loss, hinge_embedding_loss,
     cosine_embedding_loss, triplet_margin_loss, poisson_nll_loss, gaussian_nll_loss,
     _reduction)
+
+
+def __getattr__(name):
+    from ._unsupported import FUNCTIONS, missing
+    missing("ember.nn.functional", FUNCTIONS, name)
