@@ -1,64 +1,137 @@
 """LSTM language-model training step, ember vs torch (not a test).
 
-    python benchmarks/bench_lstm.py [--pairs 30] [--warmup 5]
+    python benchmarks/bench_lstm.py [--rounds 8] [--steps 5] [--inprocess]
 
-Two measurements, each interleaved (ember step, torch step, ...) with the median of the
-per-pair ratios reported:
+Workloads:
 
 * ``lstm_lm``: bench.py's workload (vocab 1000, embedding 128, 2-layer LSTM with hidden 256,
   seq 35, batch 32; forward, cross-entropy, zero_grad, backward, SGD momentum step);
 * ``lstm_layers``: the two LSTM layers alone (forward + backward with a random output
   gradient), which isolates ember's fused recurrent kernel from the rest of the model.
+
+Default measurement: each library runs in its own worker process; the two workers take
+turns (``--rounds`` rounds of ``--steps`` steps each, with a pause between turns so that idle
+thread pools go to sleep) and the reported ratio is the median over rounds of the ratio of
+per-round median step times. ``--inprocess`` also runs bench.py's interleaving in one process,
+which flatters ember: numpy's OpenBLAS worker threads keep spinning for a while after each
+GEMM and take the cores torch's next step needs (measured here: a torch step right after
+numpy GEMMs took about twice as long as one run alone).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import statistics
+import subprocess
 import sys
-
-import numpy as np
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, ROOT)
 
-from bench import interleave, machine, run_workload  # noqa: E402
+from bench import machine, run_workload  # noqa: E402
+
+_WORKER = r"""
+import importlib, json, sys, time
+import numpy as np
+sys.path.insert(0, {root!r}); sys.path.insert(0, {here!r})
+lib, workload = sys.argv[1], sys.argv[2]
+M = importlib.import_module(lib)
+rng = np.random.default_rng(0)
+M.manual_seed(0)
+if workload == "lstm_lm":
+    from bench import lstm_lm, make_step
+    x = M.from_numpy(rng.integers(0, 1000, size=(35, 32)).astype(np.int64))
+    y = M.from_numpy(rng.integers(0, 1000, size=(35 * 32,)).astype(np.int64))
+    step = make_step(M, lstm_lm(M), x, y, True)
+else:
+    model = M.nn.LSTM(128, 256, num_layers=2)
+    x = M.from_numpy(rng.standard_normal((35, 32, 128)).astype(np.float32)).requires_grad_()
+    g = M.from_numpy(rng.standard_normal((35, 32, 256)).astype(np.float32))
+    def step():
+        model.zero_grad()
+        model(x)[0].backward(g)
+print("ready", flush=True)
+for line in sys.stdin:
+    times = []
+    for _ in range(int(line)):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    print(json.dumps(times), flush=True)
+"""
 
 
-def lstm_layers(pairs: int, warmup: int) -> dict:
-    import ember
-    import torch
-    torch.manual_seed(0)
-    tm = torch.nn.LSTM(128, 256, num_layers=2)
-    em = ember.nn.LSTM(128, 256, num_layers=2)
-    em.load_state_dict({k: ember.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((35, 32, 128)).astype(np.float32)
-    g = rng.standard_normal((35, 32, 256)).astype(np.float32)
-    ex, tx = ember.from_numpy(x.copy()).requires_grad_(), torch.from_numpy(x.copy()).requires_grad_()
-    eg, tg = ember.from_numpy(g.copy()), torch.from_numpy(g.copy())
+def solo(workload: str, rounds: int, steps: int, warmup: int, pause: float = 0.3) -> dict:
+    """Each library in its own process, taking turns; medians and the median round ratio."""
+    code = _WORKER.format(root=ROOT, here=HERE)
+    procs = {lib: subprocess.Popen([sys.executable, "-c", code, lib, workload],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for lib in ("ember", "torch")}
+    try:
+        for p in procs.values():
+            assert p.stdout.readline().strip() == "ready"
 
-    def estep():
-        em.zero_grad()
-        em(ex)[0].backward(eg)
+        def turn(lib, n):
+            p = procs[lib]
+            p.stdin.write(f"{n}\n")
+            p.stdin.flush()
+            times = json.loads(p.stdout.readline())
+            time.sleep(pause)
+            return times
+        for lib in procs:
+            turn(lib, warmup)
+        e_all, t_all, ratios = [], [], []
+        for _ in range(rounds):
+            e, t = turn("ember", steps), turn("torch", steps)
+            e_all += e
+            t_all += t
+            ratios.append(statistics.median(e) / statistics.median(t))
+    finally:
+        for p in procs.values():
+            p.stdin.close()
+            p.wait()
+    return {"ember_ms": 1e3 * statistics.median(e_all), "torch_ms": 1e3 * statistics.median(t_all),
+            "ratio": statistics.median(ratios), "rounds": rounds, "steps": steps}
 
-    def tstep():
-        tm.zero_grad()
-        tm(tx)[0].backward(tg)
-    return interleave(estep, tstep, pairs, warmup)
+
+def openblas_core() -> str | None:
+    """The kernel family numpy's OpenBLAS picked at load (None if not OpenBLAS). On Zen 5
+    it picks 'Haswell' (AVX2); ``OPENBLAS_CORETYPE=SkylakeX`` selects its AVX-512 kernels."""
+    import ctypes
+    import numpy  # noqa: F401  (loads OpenBLAS)
+    with open("/proc/self/maps") as f:
+        paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
+    for path in sorted(paths):
+        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename"):
+            fn = getattr(ctypes.CDLL(path), name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                return fn().decode()
+    return None
 
 
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--pairs", type=int, default=30)
-    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=8)
+    ap.add_argument("--steps", type=int, default=5)
+    ap.add_argument("--warmup", type=int, default=3)
+    ap.add_argument("--inprocess", action="store_true",
+                    help="also time bench.py's in-process interleaving (biased, see above)")
     args = ap.parse_args(argv)
-    print(machine())
-    results = {"lstm_lm": run_workload("lstm_lm", args.pairs, args.warmup),
-               "lstm_layers": lstm_layers(args.pairs, args.warmup)}
-    print(f"{'workload':12s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+    print(machine(), "openblas core:", openblas_core())
+    results = {}
+    for name in ("lstm_lm", "lstm_layers"):
+        results[name] = solo(name, args.rounds, args.steps, args.warmup)
+    if args.inprocess:
+        results["lstm_lm (in-process)"] = run_workload("lstm_lm", args.rounds * args.steps,
+                                                       args.warmup)
+    print(f"{'workload':22s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for name, r in results.items():
-        print(f"{name:12s} {r['ember_ms']:9.2f} {r['torch_ms']:9.2f} {r['ratio']:6.2f}")
+        print(f"{name:22s} {r['ember_ms']:9.2f} {r['torch_ms']:9.2f} {r['ratio']:6.2f}")
     return results
 
 
