@@ -101,8 +101,7 @@ def solo(workload: str, rounds: int, steps: int, warmup: int, pause: float = 0.3
 def openblas_core() -> str | None:
     """The kernel family numpy's OpenBLAS picked at load (None if not OpenBLAS). On Zen 5
     it picks 'Haswell' (AVX2); ``OPENBLAS_CORETYPE=SkylakeX`` selects its AVX-512 kernels."""
-    import ctypes
-    import numpy  # noqa: F401  (loads OpenBLAS)
+    import ctypes   # numpy (hence OpenBLAS) is already loaded through bench.py
     with open("/proc/self/maps") as f:
         paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
     for path in sorted(paths):

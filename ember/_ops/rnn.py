@@ -34,7 +34,6 @@ from ..autograd.grad_mode import STATE
 __all__: list = []
 TENSOR_METHODS: dict = {}
 
-MODES = ("RNN_TANH", "RNN_RELU", "LSTM", "GRU")
 GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 

@@ -22,15 +22,13 @@ from ..._tensor import Tensor
 from ..._backend import dtypes as _dt
 from ..._ops.creation import empty as _empty, zeros as _zeros
 from ..._ops.shape import cat as _cat, stack as _stack
-from ..._ops.rnn import RecurrentLayer
+from ..._ops.rnn import GATES as _GATES, RecurrentLayer
 from ...autograd.grad_mode import no_grad
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
-
-_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _apply_permutation(t: Tensor, permutation: Tensor, dim: int = 1) -> Tensor:
