@@ -1,8 +1,10 @@
 """ember vs torch, side by side in one run.
 
-Each workload is built once per library with the same weights and the same inputs, then
-timed interleaved (ember step, torch step, ember step, ...). We report the median step time
-of each and the median of the per-pair ember/torch ratios.
+Each workload is built by each library from the same seed (ember replays torch's random
+stream, so the weights are the same) on the same inputs. By default each library runs in its
+own worker process and the two take turns (A B A B: a few steps each, then a pause); we
+report the median step time of each and the median of the per-round ember/torch ratios.
+``--inprocess`` interleaves single steps in one process instead.
 
     python benchmarks/bench.py                 # all workloads
     python benchmarks/bench.py --only mlp cnn  # a subset
@@ -171,6 +173,73 @@ def interleave(es, ts, pairs, warmup):
             "ratio": statistics.median(ratios), "pairs": pairs}
 
 
+_WORKER = r"""
+import importlib, json, sys, time
+import numpy as np
+sys.path.insert(0, {root!r}); sys.path.insert(0, {here!r})
+lib, name = sys.argv[1], sys.argv[2]
+M = importlib.import_module(lib)
+import bench
+builder, xshape, kind, yshape, ncls, train = bench.WORKLOADS[name]
+rng = np.random.default_rng(0)
+M.manual_seed(0)          # ember replays torch's generator: both start from the same weights
+model = builder(M)
+if kind == "tokens":
+    x = M.from_numpy(rng.integers(0, 1000, size=xshape).astype(np.int64))
+else:
+    x = M.from_numpy(rng.standard_normal(xshape).astype(np.float32))
+y = M.from_numpy(rng.integers(0, ncls, size=yshape).astype(np.int64)) if yshape else None
+step = bench.make_step(M, model, x, y, train)
+print("ready", flush=True)
+for line in sys.stdin:
+    times = []
+    for _ in range(int(line)):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    print(json.dumps(times), flush=True)
+"""
+
+
+def run_solo(name, rounds, steps, warmup, pause=0.3):
+    """Each library in its own process, taking turns (``steps`` steps per turn, a pause
+    between turns so idle BLAS threads go to sleep); returns median step times and the
+    median over rounds of the per-round ratio. Unlike interleaving in one process, NumPy's
+    spinning OpenBLAS threads cannot slow torch's next step (or the reverse)."""
+    code = _WORKER.format(root=os.path.dirname(HERE), here=HERE)
+    procs = {lib: subprocess.Popen([sys.executable, "-c", code, lib, name],
+                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+             for lib in ("ember", "torch")}
+    try:
+        for lib, p in procs.items():
+            line = p.stdout.readline().strip()
+            if line != "ready":
+                raise RuntimeError(f"{lib} worker for {name} failed to start")
+
+        def turn(lib, n):
+            p = procs[lib]
+            p.stdin.write(f"{n}\n")
+            p.stdin.flush()
+            times = json.loads(p.stdout.readline())
+            time.sleep(pause)
+            return times
+        for lib in procs:
+            turn(lib, warmup)
+        e_all, t_all, ratios = [], [], []
+        for _ in range(rounds):
+            e, t = turn("ember", steps), turn("torch", steps)
+            e_all += e
+            t_all += t
+            ratios.append(statistics.median(e) / statistics.median(t))
+    finally:
+        for p in procs.values():
+            p.stdin.close()
+            p.wait()
+    return {"ember_ms": 1e3 * statistics.median(e_all),
+            "torch_ms": 1e3 * statistics.median(t_all),
+            "ratio": statistics.median(ratios), "rounds": rounds, "steps": steps}
+
+
 def sgemm_gflops(n=1024, reps=10):
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
@@ -199,11 +268,13 @@ def gemm_flops_mnist_net(batch=64):
 def _import_time(mod):
     code = f"import time; t=time.perf_counter(); import {mod}; print(time.perf_counter()-t)"
     vals = []
-    for _ in range(5):
+    # as a user would import it: with cached bytecode (the first run writes the cache)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    for _ in range(6):
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             cwd=os.path.dirname(HERE))
+                             cwd=os.path.dirname(HERE), env=env)
         vals.append(float(out.stdout.strip()))
-    return statistics.median(vals)
+    return statistics.median(vals[1:])
 
 
 _RSS_CODE = r"""
@@ -262,7 +333,12 @@ def machine():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--only", nargs="*", default=list(WORKLOADS))
-    ap.add_argument("--pairs", type=int, default=30)
+    ap.add_argument("--pairs", type=int, default=30, help="steps per library (in-process)")
+    ap.add_argument("--rounds", type=int, default=8, help="turns per library (default mode)")
+    ap.add_argument("--steps", type=int, default=5, help="steps per turn (default mode)")
+    ap.add_argument("--inprocess", action="store_true",
+                    help="interleave A B A B in one process (flatters ember: NumPy's OpenBLAS "
+                         "threads keep spinning after each GEMM and slow torch's next step)")
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--json")
     ap.add_argument("--no-extras", action="store_true", help="skip import/RSS/GEMM figures")
@@ -283,8 +359,13 @@ def main(argv=None):
     print(json.dumps(results["machine"]))
     print(f"{'workload':18s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
     for name in args.only:
-        pairs = args.pairs if name != "lstm_lm" else max(5, args.pairs // 3)
-        r = run_workload(name, pairs, args.warmup)
+        if args.inprocess:
+            pairs = args.pairs if name != "lstm_lm" else max(5, args.pairs // 3)
+            r = run_workload(name, pairs, args.warmup)
+        else:
+            heavy = name in ("lstm_lm", "mnist_net_infer")
+            r = run_solo(name, args.rounds, max(2, args.steps // 2) if heavy else args.steps,
+                         args.warmup)
         results["workloads"][name] = r
         print(f"{name:18s} {r['ember_ms']:9.2f} {r['torch_ms']:9.2f} {r['ratio']:6.2f}",
               flush=True)
