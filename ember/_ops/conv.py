@@ -104,6 +104,26 @@ def _col2im(cols, k_axis, lead_shape, geom: Geom, dtype, trail_shape=()):
     return out[crop]
 
 
+# Column buffers above glibc's 32 MB mmap ceiling would be fresh pages on every step, each
+# faulting in on first touch (DESIGN.md: a fresh 42 MB output cost 31-50 ms against 10 ms
+# into reused memory). Released ones are kept here, a few per shape, and handed out again.
+_POOL: dict = {}
+_POOL_MIN_BYTES = 32 << 20
+
+
+def _take(shape, dtype):
+    lst = _POOL.get((shape, dtype))
+    return lst.pop() if lst else xp.empty(shape, dtype=dtype)
+
+
+def _give(arr) -> None:
+    """Return a buffer nobody else references to the pool (large ones only)."""
+    if arr is not None and arr.nbytes >= _POOL_MIN_BYTES and arr.base is None:
+        lst = _POOL.setdefault((arr.shape, arr.dtype), [])
+        if len(lst) < 2:
+            lst.append(arr)
+
+
 def _im2col(x, geom: Geom):
     """The windows of ``x`` as a matrix (a copy). With ``geom.batch_last`` it is one matrix
     ``(G, C/G * prod(K), prod(O) * N)``; otherwise one per sample, ``(N, G, C/G * prod(K),
@@ -115,7 +135,13 @@ def _im2col(x, geom: Geom):
     if geom.batch_last:
         v = _windows(_pad_batch_last(x, geom), geom, lead=1, trail=1)
         return v.reshape(G, rows, math.prod(geom.out_sp) * N)
-    return _windows(_pad(x, geom), geom).reshape(N, G, rows, math.prod(geom.out_sp))
+    win = _windows(_pad(x, geom), geom)
+    shape = (N, G, rows, math.prod(geom.out_sp))
+    if win.size * win.itemsize < _POOL_MIN_BYTES:
+        return win.reshape(shape)
+    col = _take(shape, x.dtype)
+    col.reshape(win.shape)[...] = win
+    return col
 
 
 def _gmat(g, geom: Geom):
@@ -209,14 +235,17 @@ def _conv_input_grad_flat(g, wt, geom: Geom, C):
     Hp, Wp = geom.padded
     gw = xp.zeros((N, O, oh, Wp), dtype=g.dtype)
     gw[..., :ow] = g
-    gcol = xp.matmul(wt, gw.reshape(N, G, O // G, oh * Wp))      # (N, G, C/G*kh*kw, oh*Wp)
-    gcol = gcol.reshape(N, C, kh, kw, oh * Wp)
+    buf = _take((N, G, wt.shape[1], oh * Wp), xp.result_type(wt, g))
+    xp.matmul(wt, gw.reshape(N, G, O // G, oh * Wp), out=buf)    # (N, G, C/G*kh*kw, oh*Wp)
+    gcol = buf.reshape(N, C, kh, kw, oh * Wp)
     out = xp.zeros((N, C, Hp * Wp + kw), dtype=g.dtype)
     span = oh * Wp
     for i in range(kh):
         for j in range(kw):
             o = i * Wp + j
             out[:, :, o:o + span] += gcol[:, :, i, j]
+    del gcol
+    _give(buf)
     out = out[:, :, :Hp * Wp].reshape(N, C, Hp, Wp)
     (t, l), (H, W) = geom.pad_l, geom.in_sp
     return xp.ascontiguousarray(out[:, :, t:t + H, l:l + W])
@@ -273,7 +302,8 @@ class ConvNd(Primitive):
 
     def _release(self):
         super()._release()
-        self.col = None
+        col, self.col = self.col, None
+        _give(col)
 
     def name(self):
         return "ConvolutionBackward0"
