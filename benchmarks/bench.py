@@ -201,12 +201,14 @@ for line in sys.stdin:
 """
 
 
-def run_solo(name, rounds, steps, warmup, pause=0.3):
+def run_solo(name, rounds, steps, warmup, pause=0.3, worker=None):
     """Each library in its own process, taking turns (``steps`` steps per turn, a pause
     between turns so idle BLAS threads go to sleep); returns median step times and the
     median over rounds of the per-round ratio. Unlike interleaving in one process, NumPy's
-    spinning OpenBLAS threads cannot slow torch's next step (or the reverse)."""
-    code = _WORKER.format(root=os.path.dirname(HERE), here=HERE)
+    spinning OpenBLAS threads cannot slow torch's next step (or the reverse). ``worker`` is
+    the worker's source (a template with ``{root}``/``{here}``; argv is ``LIB NAME``; it
+    prints "ready", then times N steps per line read); default: this module's workloads."""
+    code = (worker or _WORKER).format(root=os.path.dirname(HERE), here=HERE)
     procs = {lib: subprocess.Popen([sys.executable, "-c", code, lib, name],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for lib in ("ember", "torch")}

@@ -20,19 +20,15 @@ numpy GEMMs took about twice as long as one run alone).
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
-import subprocess
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, HERE)
 sys.path.insert(0, ROOT)
 
-from bench import machine, run_workload  # noqa: E402
+from bench import machine, run_solo, run_workload  # noqa: E402
 
 _WORKER = r"""
 import importlib, json, sys, time
@@ -65,39 +61,6 @@ for line in sys.stdin:
 """
 
 
-def solo(workload: str, rounds: int, steps: int, warmup: int, pause: float = 0.3) -> dict:
-    """Each library in its own process, taking turns; medians and the median round ratio."""
-    code = _WORKER.format(root=ROOT, here=HERE)
-    procs = {lib: subprocess.Popen([sys.executable, "-c", code, lib, workload],
-                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-             for lib in ("ember", "torch")}
-    try:
-        for p in procs.values():
-            assert p.stdout.readline().strip() == "ready"
-
-        def turn(lib, n):
-            p = procs[lib]
-            p.stdin.write(f"{n}\n")
-            p.stdin.flush()
-            times = json.loads(p.stdout.readline())
-            time.sleep(pause)
-            return times
-        for lib in procs:
-            turn(lib, warmup)
-        e_all, t_all, ratios = [], [], []
-        for _ in range(rounds):
-            e, t = turn("ember", steps), turn("torch", steps)
-            e_all += e
-            t_all += t
-            ratios.append(statistics.median(e) / statistics.median(t))
-    finally:
-        for p in procs.values():
-            p.stdin.close()
-            p.wait()
-    return {"ember_ms": 1e3 * statistics.median(e_all), "torch_ms": 1e3 * statistics.median(t_all),
-            "ratio": statistics.median(ratios), "rounds": rounds, "steps": steps}
-
-
 def openblas_core() -> str | None:
     """The kernel family numpy's OpenBLAS picked at load (None if not OpenBLAS). On Zen 5
     it picks 'Haswell' (AVX2); ``OPENBLAS_CORETYPE=SkylakeX`` selects its AVX-512 kernels."""
@@ -124,7 +87,7 @@ def main(argv=None) -> dict:
     print(machine(), "openblas core:", openblas_core())
     results = {}
     for name in ("lstm_lm", "lstm_layers"):
-        results[name] = solo(name, args.rounds, args.steps, args.warmup)
+        results[name] = run_solo(name, args.rounds, args.steps, args.warmup, worker=_WORKER)
     if args.inprocess:
         results["lstm_lm (in-process)"] = run_workload("lstm_lm", args.rounds * args.steps,
                                                        args.warmup)
