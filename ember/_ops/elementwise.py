@@ -21,6 +21,7 @@ import numbers
 import warnings
 
 from .._backend import xp
+from .._backend import fma as _fma_mod
 from .._backend import dtypes as _dt
 from .._tensor import Tensor, _SCALAR_TYPE, _CPP_TYPE
 from ..autograd.function import Primitive
@@ -149,20 +150,13 @@ def _raise_broadcast(err, *operands):
     raise err
 
 
-_FMA_VIA_F64 = (xp.dtype(xp.float32), xp.dtype(xp.float16))
-
-
 def _fma(x, y, z, npd):
     """``x * y + z`` rounded once, like the fused multiply-add in torch's CPU kernels for
-    add(alpha=), addcmul and lerp. float32/float16: exact through float64 (the product of
-    two float32 values is exact there). float64 has no wider type: two roundings (an ulp at
-    most from torch). Python-number factors are rounded to float32 first for float32/16
-    results, as torch's ``opmath`` scalars are."""
-    if npd in _FMA_VIA_F64:
-        if type(y) is float:
-            y = float(xp.float32(y))
-        return xp.add(xp.multiply(x, y, dtype=xp.float64), z).astype(npd)
-    return xp.add(xp.multiply(x, y), z)
+    add(alpha=), addcmul and lerp (ember/_backend/fma.py). Python-number factors are rounded
+    to float32 first for float32/16 results, as torch's ``opmath`` scalars are."""
+    if type(y) is float and npd in _fma_mod.LOW:
+        y = float(xp.float32(y))
+    return _fma_mod.fma(x, y, z, npd)
 
 
 def zeros_like_t(t: Tensor) -> Tensor:
@@ -1067,7 +1061,7 @@ class Lerp(Primitive):
         npd = s.dtype
         diff = e - s
         if type(w) is not _ndarray:
-            w = float(xp.float32(w)) if npd in _FMA_VIA_F64 else w
+            w = float(xp.float32(w)) if npd in _fma_mod.LOW else w
             return _fma(diff, w, s, npd) if builtins.abs(w) < 0.5 else \
                 _fma(diff, w - 1, e, npd)
         w = w.astype(npd, copy=False)

@@ -27,10 +27,9 @@ per-call temporaries of the array's size.
 from __future__ import annotations
 
 from .._backend import xp
+from .._backend.fma import LOW as _LOW, fma   # _LOW: float32 and float16
 
-_f64 = xp.float64
 _f32 = xp.float32
-_LOW = (xp.dtype(xp.float32), xp.dtype(xp.float16))
 
 
 def real_view(a):
@@ -48,40 +47,9 @@ def like(a, ref):
     return a.view(ref.dtype) if a.dtype != ref.dtype else a
 
 
-_CHUNK = 1 << 15   # float64 scratch of 256 KB: stays in cache, allocated once per call
-
-
 def _fma(out, x, y, z):
-    """``out <- x * y + z`` rounded once to ``out``'s (float32/float16) dtype.
-
-    ``x`` is an array; ``y`` and ``z`` are arrays or Python floats. The product of two
-    float32 values is exact in float64, so forming ``x * y + z`` there and rounding once
-    gives the fused result (float16 rounds through float32, as torch's half kernels do).
-    Large contiguous operands are processed in cache-sized chunks through one scratch
-    buffer, so the float64 detour costs no big allocations.
-    """
-    n = out.size
-    ops = (x, y, z)
-    if (out.dtype != _f32 or n <= _CHUNK or not out.flags.c_contiguous
-            or any(isinstance(v, xp.ndarray) and (v.shape != out.shape
-                                                  or not v.flags.c_contiguous) for v in ops)):
-        t = xp.multiply(x, y, dtype=_f64)
-        t = xp.add(t, z, out=t if t.shape == out.shape else None)
-        if out.dtype != _f32:
-            t = t.astype(_f32)
-        xp.copyto(out, t, casting="unsafe")
-        return out
-    o = out.reshape(-1)
-    fx, fy, fz = (v.reshape(-1) if isinstance(v, xp.ndarray) else v for v in ops)
-    buf = xp.empty(_CHUNK, dtype=_f64)
-    for i in range(0, n, _CHUNK):
-        j = min(i + _CHUNK, n)
-        t = buf[:j - i]
-        xp.multiply(fx[i:j], fy[i:j] if isinstance(fy, xp.ndarray) else fy, out=t,
-                    dtype=_f64)
-        xp.add(t, fz[i:j] if isinstance(fz, xp.ndarray) else fz, out=t)
-        xp.copyto(o[i:j], t, casting="unsafe")
-    return out
+    """``out <- x * y + z`` rounded once to ``out``'s dtype (see ember/_backend/fma.py)."""
+    return fma(x, y, z, out.dtype, out=out)
 
 
 def add_(out, other, alpha: float = 1.0) -> None:
