@@ -16,7 +16,7 @@ from .._tensor import Tensor, _leaf_inplace_check
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from ._util import wrap_dim, grad_for, sum_to, ToDtype
-from .shape import _make_view, _View, NO_GRAD_VIEW
+from .shape import _View, NO_GRAD_VIEW
 
 _ndarray = xp.ndarray
 _as_strided = xp.lib.stride_tricks.as_strided
@@ -598,11 +598,6 @@ def inplace_on_view(view: Tensor, result: Tensor) -> Tensor:
     base._version.v += 1
     info.refresh(view)
     return view
-
-
-def _no_grad():
-    from ..autograd.grad_mode import no_grad
-    return no_grad()
 
 
 # ---- gather / scatter --------------------------------------------------------------------------
