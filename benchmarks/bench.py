@@ -190,6 +190,9 @@ else:
     x = M.from_numpy(rng.standard_normal(xshape).astype(np.float32))
 y = M.from_numpy(rng.integers(0, ncls, size=yshape).astype(np.int64)) if yshape else None
 step = bench.make_step(M, model, x, y, train)
+"""
+# Every worker ends with this: report ready, then time N steps of ``step`` per line read.
+WORKER_SERVE = r"""
 print("ready", flush=True)
 for line in sys.stdin:
     times = []
@@ -206,9 +209,9 @@ def run_solo(name, rounds, steps, warmup, pause=0.3, worker=None):
     between turns so idle BLAS threads go to sleep); returns median step times and the
     median over rounds of the per-round ratio. Unlike interleaving in one process, NumPy's
     spinning OpenBLAS threads cannot slow torch's next step (or the reverse). ``worker`` is
-    the worker's source (a template with ``{root}``/``{here}``; argv is ``LIB NAME``; it
-    prints "ready", then times N steps per line read); default: this module's workloads."""
-    code = (worker or _WORKER).format(root=os.path.dirname(HERE), here=HERE)
+    source that defines ``step`` (a template with ``{root}``/``{here}``; argv is ``LIB
+    NAME``); ``WORKER_SERVE`` is appended. Default: this module's workloads."""
+    code = (worker or _WORKER).format(root=os.path.dirname(HERE), here=HERE) + WORKER_SERVE
     procs = {lib: subprocess.Popen([sys.executable, "-c", code, lib, name],
                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
              for lib in ("ember", "torch")}

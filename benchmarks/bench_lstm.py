@@ -30,34 +30,21 @@ sys.path.insert(0, ROOT)
 
 from bench import machine, run_solo, run_workload  # noqa: E402
 
-_WORKER = r"""
+# The LSTM layers alone (forward + backward with a random output gradient); "lstm_lm" is
+# bench.py's own workload.
+_LAYERS_WORKER = r"""
 import importlib, json, sys, time
 import numpy as np
 sys.path.insert(0, {root!r}); sys.path.insert(0, {here!r})
-lib, workload = sys.argv[1], sys.argv[2]
-M = importlib.import_module(lib)
+M = importlib.import_module(sys.argv[1])
 rng = np.random.default_rng(0)
 M.manual_seed(0)
-if workload == "lstm_lm":
-    from bench import lstm_lm, make_step
-    x = M.from_numpy(rng.integers(0, 1000, size=(35, 32)).astype(np.int64))
-    y = M.from_numpy(rng.integers(0, 1000, size=(35 * 32,)).astype(np.int64))
-    step = make_step(M, lstm_lm(M), x, y, True)
-else:
-    model = M.nn.LSTM(128, 256, num_layers=2)
-    x = M.from_numpy(rng.standard_normal((35, 32, 128)).astype(np.float32)).requires_grad_()
-    g = M.from_numpy(rng.standard_normal((35, 32, 256)).astype(np.float32))
-    def step():
-        model.zero_grad()
-        model(x)[0].backward(g)
-print("ready", flush=True)
-for line in sys.stdin:
-    times = []
-    for _ in range(int(line)):
-        t = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t)
-    print(json.dumps(times), flush=True)
+model = M.nn.LSTM(128, 256, num_layers=2)
+x = M.from_numpy(rng.standard_normal((35, 32, 128)).astype(np.float32)).requires_grad_()
+g = M.from_numpy(rng.standard_normal((35, 32, 256)).astype(np.float32))
+def step():
+    model.zero_grad()
+    model(x)[0].backward(g)
 """
 
 
@@ -87,7 +74,8 @@ def main(argv=None) -> dict:
     print(machine(), "openblas core:", openblas_core())
     results = {}
     for name in ("lstm_lm", "lstm_layers"):
-        results[name] = run_solo(name, args.rounds, args.steps, args.warmup, worker=_WORKER)
+        results[name] = run_solo(name, args.rounds, args.steps, args.warmup,
+                                 worker=_LAYERS_WORKER if name == "lstm_layers" else None)
     if args.inprocess:
         results["lstm_lm (in-process)"] = run_workload("lstm_lm", args.rounds * args.steps,
                                                        args.warmup)
