@@ -309,6 +309,39 @@ def _peak_rss(lib):
     return float(out.stdout.strip().splitlines()[-1])
 
 
+def _openblas_core():
+    """The kernel set NumPy's OpenBLAS is running (e.g. 'Haswell', 'SkylakeX'), if known."""
+    try:
+        import ctypes
+        import glob
+        libdir = os.path.join(os.path.dirname(os.path.dirname(np.__file__)), "numpy.libs")
+        for path in glob.glob(os.path.join(libdir, "*openblas*")):
+            lib = ctypes.CDLL(path)
+            for name in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                         "openblas_get_corename64_", "openblas_get_corename"):
+                fn = getattr(lib, name, None)
+                if fn is not None:
+                    fn.restype = ctypes.c_char_p
+                    return fn().decode()
+    except (OSError, AttributeError):
+        pass
+    return None
+
+
+def torch_sgemm_gflops(n=1024, reps=10):
+    """torch's SGEMM rate (its own BLAS, MKL in the CPU wheel), for comparison."""
+    import torch
+    a = torch.from_numpy(np.random.default_rng(0).standard_normal((n, n)).astype(np.float32))
+    out = torch.empty_like(a)
+    torch.mm(a, a, out=out)
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        torch.mm(a, a, out=out)
+        best = min(best, time.perf_counter() - t)
+    return 2 * n ** 3 / best / 1e9
+
+
 def machine():
     info = {"python": platform.python_version(), "cores": os.cpu_count(),
             "numpy": np.__version__, "platform": platform.platform()}
@@ -324,6 +357,12 @@ def machine():
         info["blas"] = f"{blas.get('name')} {blas.get('version')}"
     except Exception:  # noqa: BLE001
         pass
+    # NumPy's OpenBLAS picks its kernels at load time; OPENBLAS_CORETYPE overrides the pick
+    # (this project's machines set it to Haswell, AVX2, although the CPU has AVX-512).
+    info["OPENBLAS_CORETYPE"] = os.environ.get("OPENBLAS_CORETYPE", "(unset)")
+    core = _openblas_core()
+    if core:
+        info["openblas_kernels"] = core
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -378,10 +417,12 @@ def main(argv=None):
         g = sgemm_gflops()
         flops = gemm_flops_mnist_net()
         results["sgemm_gflops"] = g
+        results["torch_sgemm_gflops"] = torch_sgemm_gflops()
         results["mnist_net_gemm_bound_ms"] = flops / (g * 1e9) * 1e3
         results["import_s"] = {"ember": _import_time("ember"), "torch": _import_time("torch")}
         results["peak_rss_mb"] = {"ember": _peak_rss("ember"), "torch": _peak_rss("torch")}
-        print(f"SGEMM: {g:.1f} GFLOP/s; mnist_net GEMM-bound step: "
+        print(f"SGEMM: NumPy {g:.1f} GFLOP/s (torch {results['torch_sgemm_gflops']:.1f}); "
+              "mnist_net GEMM-bound step at NumPy's rate: "
               f"{results['mnist_net_gemm_bound_ms']:.2f} ms")
         print(f"import: ember {results['import_s']['ember']:.3f} s, "
               f"torch {results['import_s']['torch']:.3f} s")
