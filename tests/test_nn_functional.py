@@ -596,3 +596,49 @@ def test_gradcheck_and_gradgradcheck(name):
     fn, make = GRADCHECK[name]
     assert gradcheck(fn, make())
     assert gradgradcheck(fn, make())
+
+
+def _same_bits(a, b, what):
+    a, b = np.ascontiguousarray(a), np.ascontiguousarray(b)
+    assert a.shape == b.shape and a.dtype == b.dtype, what
+    if a.dtype.kind == "f":
+        u = f"u{a.itemsize}"
+        np.testing.assert_array_equal(a.view(u), b.view(u), err_msg=what)   # -0.0, NaN bits
+    else:
+        np.testing.assert_array_equal(a, b, err_msg=what)
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("kernel,stride", [(2, None), ((2, 3), None), (3, 3), (1, None)])
+def test_max_pool2d_tiling_windows_bitwise(dtype, kernel, stride):
+    """stride == kernel (the windows tile the input; ragged edge cropped): values, indices
+    and gradients bit for bit as torch, with ties, -0.0/+0.0 ties, NaN (the last NaN of a
+    window wins), +-inf, and inf/NaN/-0.0 gradients (which must not leak or change sign)."""
+    rng = np.random.default_rng(7)
+    special = np.array([0.0, -0.0, 1.0, -1.0, 2.0, np.inf, -np.inf, np.nan, -np.nan])
+    for shape in [(2, 3, 6, 8), (3, 7, 9), (2, 2, 11, 13)]:
+        for with_nan in (False, True):
+            pool = special if with_nan else special[:5]
+            x = rng.choice(pool, size=shape).astype(dtype)
+            out_sp = torch.nn.functional.max_pool2d(torch.from_numpy(x), kernel, stride).shape
+            g = rng.choice(special, size=tuple(out_sp)).astype(dtype)
+            for noncontig in (False, True):
+                res = []
+                for M in (ember, torch):
+                    xa = M.from_numpy(np.ascontiguousarray(x.swapaxes(-1, -2))).transpose(-1, -2) \
+                        if noncontig else M.from_numpy(x.copy())
+                    xa.requires_grad_(True)
+                    out, idx = M.nn.functional.max_pool2d(xa, kernel, stride,
+                                                          return_indices=True)
+                    out.backward(M.from_numpy(g.copy()))
+                    with M.no_grad():
+                        plain = M.nn.functional.max_pool2d(xa.detach(), kernel, stride)
+                    res.append([t.detach().numpy() for t in (out, idx, xa.grad, plain)])
+                for a, b, what in zip(res[0], res[1], ("out", "indices", "grad", "no_grad")):
+                    _same_bits(a, b, f"{what} {shape} nan={with_nan} noncontig={noncontig}")
+
+
+def test_max_pool2d_tiling_windows_double_backward():
+    x = np.random.default_rng(3).integers(-2, 3, size=(2, 3, 6, 7)).astype(np.float64)
+    check(lambda M, a: M.autograd.grad(F(M).max_pool2d(a, 2).pow(2).sum(), a,
+                                       create_graph=True)[0], x)

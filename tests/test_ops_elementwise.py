@@ -865,3 +865,29 @@ def test_hypothesis_incompatible_shapes_raise(sa, sb):
         pass
     check_raises(lambda M, x, y: x + y, rand(*sa), rand(*sb),
                  match="must match the size of tensor b")
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_relu_special_values_bitwise(dtype):
+    """relu and its backward bit for bit as torch: relu(-0.0) is -0.0, NaN passes its
+    gradient (threshold_backward tests y <= 0), inf/NaN gradients do not leak into masked
+    positions, -0.0 gradients keep their sign; also under create_graph."""
+    rng = np.random.default_rng(5)
+    special = [np.nan, -np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1e-3, -1e-3]
+    for n in (1, 5, 300):
+        x = rng.choice(special, size=(n, 3)).astype(dtype)
+        g = rng.choice(special, size=(n, 3)).astype(dtype)
+        h = rng.standard_normal((n, 3)).astype(dtype)
+        res = []
+        for M in (ember, torch):
+            a = M.from_numpy(np.ascontiguousarray(x.T)).t().requires_grad_(True)
+            y = M.relu(a)
+            (ga,) = M.autograd.grad(y, a, M.from_numpy(g.copy()))
+            gg = M.from_numpy(g.copy()).requires_grad_(True)
+            (gc,) = M.autograd.grad(M.relu(a), a, gg, create_graph=True)
+            (g2,) = M.autograd.grad(gc, gg, M.from_numpy(h.copy()))
+            res.append([np.ascontiguousarray(t.detach().numpy()) for t in (y, ga, gc, g2)])
+        for e, t, what in zip(res[0], res[1], ("relu", "grad", "grad(create_graph)", "ggrad")):
+            u = f"u{e.itemsize}"
+            assert e.dtype == t.dtype, what
+            np.testing.assert_array_equal(e.view(u), t.view(u), err_msg=what)

@@ -73,18 +73,30 @@ class MaxPool2d(Primitive):
 
     def forward(self, x, geom, want_indices):
         self.geom, self.in_shape = geom, x.shape
-        xpad = _padded(x, geom, _low_fill(x.dtype))
+        tiles = _tiles(geom)
         if not self.requires_grad and not want_indices and x.dtype.kind == "f":
-            # no graph and no indices: only the maxima (np.maximum propagates NaN, as torch)
-            best = None
-            for _, sl in geom.offsets():
-                v = xpad[(Ellipsis,) + sl]
-                best = v.copy() if best is None else xp.maximum(best, v, out=best)
+            # no graph and no indices: only the maxima. np.maximum propagates NaN, but not
+            # torch's choice of NaN (the window's last), so a NaN result is redone.
+            xpad = _padded(x, geom, _low_fill(x.dtype))
+            if tiles:
+                views = list(_window_planes(x, geom))
+            else:
+                views = [xpad[(Ellipsis,) + sl] for _, sl in geom.offsets()]
+            best = views[0].copy()
+            for v in views[1:]:
+                _keep_first_max(best, v)
+            if xp.isnan(best).any():
+                best = _max_offsets(xpad, geom, nan_aware=True)[0]
             self.arg = None
             return best, xp.zeros((0,), dtype=xp.int64)
-        best, arg = _max_offsets(xpad, geom, nan_aware=False)
-        if x.dtype.kind in "fc" and xp.isnan(best).any():
-            best, arg = _max_offsets(xpad, geom, nan_aware=True)
+        best = None
+        if tiles:
+            best, arg = _max_planes(_window_planes(x, geom))
+        if best is None or (x.dtype.kind in "fc" and xp.isnan(best).any()):
+            xpad = _padded(x, geom, _low_fill(x.dtype))
+            best, arg = _max_offsets(xpad, geom, nan_aware=False)
+            if x.dtype.kind in "fc" and xp.isnan(best).any():
+                best, arg = _max_offsets(xpad, geom, nan_aware=True)
         self.arg = arg
         idx = _flat_indices(arg, geom) if want_indices else xp.zeros((0,), dtype=xp.int64)
         return best, idx
@@ -118,10 +130,58 @@ def _max_offsets(xpad, geom: PoolGeom, nan_aware: bool):
             m |= xp.isnan(v)
             xp.copyto(best, v, where=m)
         else:
-            xp.maximum(best, v, out=best)
+            _keep_first_max(best, v)
         # offsets come in increasing order, so the winner index only grows:
         # arg += m * (n - arg) records n where m holds (40x faster than a masked copyto)
         arg += m * (arg.dtype.type(n) - arg)
+    return best, arg
+
+
+def _tiles(geom: PoolGeom) -> bool:
+    """The windows tile the input from its top-left corner (stride == kernel, no padding,
+    dilation 1; a ragged bottom/right edge is left out, as torch floors): every input
+    element is in at most one window, so the backward writes each one once."""
+    return (geom.stride == geom.kernel and geom.dilation == (1, 1) and not any(geom.pad)
+            and not any(geom.pad_r))
+
+
+def _window_planes(x, geom: PoolGeom):
+    """One contiguous plane per kernel offset, (kh*kw, ..., oh, ow). Strided NumPy ufuncs
+    run ~7x slower than contiguous ones here, so reading each offset once (a copy) and
+    comparing contiguous planes beats comparing the strided views directly."""
+    planes = xp.empty((math.prod(geom.kernel),) + x.shape[:-2] + geom.out_sp, dtype=x.dtype)
+    for n, sl in geom.offsets():
+        planes[n] = x[(Ellipsis,) + sl]
+    return planes
+
+
+_TIE_SECOND = {}
+
+
+def _keep_first_max(best, v):
+    """``best = max(best, v)`` in place, keeping ``best`` on ties (torch keeps the first
+    maximum: its value is -0.0 for a window [-0.0, 0.0]). Which argument ``np.maximum``
+    returns on equal values differs by dtype (float16 vs float32/64), so it is probed."""
+    second = _TIE_SECOND.get(best.dtype)
+    if second is None:
+        a = xp.full(67, -0.0, dtype=best.dtype)
+        b = xp.zeros(67, dtype=best.dtype)
+        second = _TIE_SECOND[best.dtype] = bool(xp.signbit(xp.maximum(b, a)).all())
+    return xp.maximum(v, best, out=best) if second else xp.maximum(best, v, out=best)
+
+
+def _max_planes(planes):
+    """Max over the kernel-offset planes and the first winning offset (NaN-unaware: a NaN
+    result is redone by the caller with ``_max_offsets``); mirrors ``_max_offsets``."""
+    kk = planes.shape[0]
+    best = planes[0].copy()
+    arg = xp.zeros(best.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
+    for n in range(1, kk):
+        v = planes[n]
+        m = xp.greater(v, best)
+        _keep_first_max(best, v)
+        # offsets only grow, so the last strict improvement is the first maximum
+        xp.maximum(arg, xp.multiply(m, arg.dtype.type(n)), out=arg)
     return best, arg
 
 
@@ -135,8 +195,30 @@ def _flat_indices(arg, geom: PoolGeom):
     return h * geom.in_sp[1] + w
 
 
+_SAME_SIZE_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}
+
+
 def _max_scatter_np(g, arg, geom):
+    if _tiles(geom) and g.dtype.kind == "f" and g.dtype.itemsize in _SAME_SIZE_INT:
+        return _scatter_tiles(g, arg, geom)
     return _scatter_offsets(g, lambda n: select_grad(arg == n, g), geom)
+
+
+def _scatter_tiles(g, arg, geom):
+    """Backward of tiling windows: each input element gets ``0.0 + g`` of its window if it
+    was the winner (torch accumulates into zeros, so -0.0 becomes +0.0), else +0.0, written
+    once per offset (no zero fill, no accumulate). The select is done on the bits: an
+    integer multiply by 0/1 keeps the value exactly (inf, NaN) or gives +0.0, with no
+    0*inf = NaN leak and no ``where`` (slow in NumPy)."""
+    it = _SAME_SIZE_INT[g.dtype.itemsize]
+    g = xp.add(g, 0.0, dtype=g.dtype)
+    kh, kw = geom.kernel
+    ragged = any(o * k != n for o, k, n in zip(geom.out_sp, geom.kernel, geom.in_sp))
+    out = (xp.zeros if ragged else xp.empty)(g.shape[:-2] + geom.in_sp, dtype=g.dtype)
+    gi, oi = g.view(it), out.view(it)
+    for n, sl in geom.offsets():
+        xp.multiply(gi, xp.equal(arg, n).view(xp.int8), out=oi[(Ellipsis,) + sl])
+    return out
 
 
 def _max_gather_np(z, arg, geom):
