@@ -19,11 +19,12 @@ def _conv(M, x, w, b, **kw):
 def test_blocked_input_grad_matches_torch(dtype, kw):
     rng = np.random.default_rng(0)
     # 32 channels, 3x3, 20x20: ~0.4 MB of columns per sample, so several blocks of samples
-    x = rng.standard_normal((9, 32, 20, 20)).astype(dtype)
+    x = rng.standard_normal((16, 32, 20, 20)).astype(dtype)
     w = rng.standard_normal((8, 32 // kw.get("groups", 1), 3, 3)).astype(dtype)
     b = rng.standard_normal(8).astype(dtype)
     smallest_sample_cols = 32 * 9 * (18 * 20) * 4        # rows x (oh x padded width), float32
-    assert C._COL2IM_BLOCK_BYTES // smallest_sample_cols < 9   # so: more than one block
+    assert C._CACHE_BLOCK_BYTES // smallest_sample_cols < 16  # so: more than one block
+    assert 16 * smallest_sample_cols >= C._BLOCK_MIN_BYTES      # training forward in blocks
     # float32: the weight gradient sums 3,600 products of size ~1 (values up to ~50), so
     # compare with an absolute tolerance at float32's resolution of those sums
     atol = 1e-3 if dtype == np.float32 else None
@@ -37,11 +38,16 @@ def test_blocking_does_not_change_the_result(monkeypatch):
                      requires_grad=True)
     w = ember.tensor(rng.standard_normal((4, 16, 3, 3)).astype(np.float32))
     g = ember.tensor(rng.standard_normal((7, 4, 10, 10)).astype(np.float32))
-    grads = []
-    for block in (1 << 40, 1):          # one block for all samples; one sample per block
-        monkeypatch.setattr(C, "_COL2IM_BLOCK_BYTES", block)
-        x.grad = None
-        ember.nn.functional.conv2d(x, w).backward(g)
-        grads.append(x.grad.numpy().copy())
-    assert np.array_equal(grads[0], grads[1])
-    assert np.array_equal(np.signbit(grads[0]), np.signbit(grads[1]))
+    w.requires_grad_(True)
+    results = []
+    # all columns at once / in one block; then one sample per block, forward and backward
+    for block, min_bytes in ((1 << 40, 1 << 40), (1, 0)):
+        monkeypatch.setattr(C, "_CACHE_BLOCK_BYTES", block)
+        monkeypatch.setattr(C, "_BLOCK_MIN_BYTES", min_bytes)
+        x.grad = w.grad = None
+        y = ember.nn.functional.conv2d(x, w)
+        y.backward(g)
+        results.append([t.numpy().copy() for t in (y.detach(), x.grad, w.grad)])
+    for a, b in zip(*results):
+        assert np.array_equal(a, b)
+        assert np.array_equal(np.signbit(a), np.signbit(b))
