@@ -485,3 +485,36 @@ def test_deepcopy_and_pickle_round_trip():
     for clone in (copy.deepcopy(em), pickle.loads(pickle.dumps(em))):
         np.testing.assert_array_equal(clone(x)[0].detach().numpy(), em(x)[0].detach().numpy())
         assert clone.weight_hh_l1 is not em.weight_hh_l1
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "LSTM_PROJ", "GRU"])
+@pytest.mark.parametrize("np_dtype", [np.float32, np.float64])
+def test_packed_no_grad_and_states_not_modified(mode, np_dtype):
+    # the inference path of the fused kernels (nothing saved) on a packed batch, both
+    # directions (the reverse pass starts sequences mid-way); the initial states, including
+    # a single-sequence batch whose transposed state is already contiguous, stay untouched
+    tm, em = make_pair(mode, np_dtype, num_layers=2, bidirectional=True)
+    rng = np.random.default_rng(7)
+    P = 3 if mode == "LSTM_PROJ" else 5
+    for lengths in ([4, 7, 1, 5], [3]):
+        T, B = max(lengths), len(lengths)
+        x = rng.standard_normal((T, B, 4)).astype(np_dtype)
+        th, eh = _states(mode, 4, B, 5, P, rng, np_dtype)
+        before = [s.detach().numpy().copy() for s in (eh if isinstance(eh, tuple) else (eh,))]
+        with torch.no_grad():
+            t_out, t_h = tm(TU.pack_padded_sequence(torch.from_numpy(x), lengths,
+                                                    enforce_sorted=False), th)
+        with ember.no_grad():
+            e_out, e_h = em(EU.pack_padded_sequence(ember.from_numpy(x.copy()), lengths,
+                                                    enforce_sorted=False), eh)
+        assert_close(e_out.data, t_out.data)
+        for a, b in zip(flat_states(e_h), flat_states(t_h)):
+            assert_close(a, b)
+        em(ember.from_numpy(x.copy()).requires_grad_(), eh)[0].sum().backward()
+        after = [s.detach().numpy() for s in (eh if isinstance(eh, tuple) else (eh,))]
+        for a, b in zip(after, before):
+            np.testing.assert_array_equal(a, b)
+
+
+def flat_states(h):
+    return list(h) if isinstance(h, tuple) else [h]

@@ -4,10 +4,12 @@
 
 * forward: the input projection of every time step is one GEMM up front
   (``X @ W_ih^T``, ``X`` of shape ``(N, input_size)``); each step then adds one GEMM
-  ``h @ W_hh^T`` for all gates together and applies the gate nonlinearities in place;
+  ``h @ W_hh^T`` for all gates together and applies the gate nonlinearities in place
+  (the LSTM kernel works feature-major, see ``_lstm_forward``);
 * backward: backpropagation through time is written by hand, one GEMM per step for the
   hidden-state gradient; the weight gradients and the input gradient are three GEMMs over
-  the whole sequence after the loop (``dZ^T X``, ``dZ^T H_prev``, ``dZ X``).
+  the whole sequence after the loop (``dZ^T X``, ``dZ^T H_prev``, ``dZ X``), taking the
+  kernels' ``(gates, N)`` gradients transposed, which BLAS does for free.
 
 Sequences are processed in *packed* layout: ``x`` is ``(N, input_size)`` with the rows of
 time step ``t`` at ``offsets[t]:offsets[t] + batch_sizes[t]`` and ``batch_sizes``
@@ -53,19 +55,13 @@ _PERM_CACHE: dict = {}
 
 
 def _lstm_perm(H: int):
-    """Row order i, f, o, g (torch stores i, f, g, o) and the inverse permutation."""
+    """Row order i, f, o, g (torch stores i, f, g, o): the sigmoid gates first."""
     p = _PERM_CACHE.get(H)
     if p is None:
         perm = xp.concatenate([xp.arange(0, 2 * H), xp.arange(3 * H, 4 * H),
                                xp.arange(2 * H, 3 * H)])
         p = _PERM_CACHE[H] = perm
     return p
-
-
-def _unpermute(a, perm):
-    out = xp.empty_like(a)
-    out[perm] = a
-    return out
 
 
 def _mm_t(a, b, buf):
@@ -80,70 +76,119 @@ def _mm_t(a, b, buf):
     return out.T
 
 
+def _transposed(w):
+    """``w.T`` as a C-contiguous array, copied 32 rows at a time: numpy's one-call
+    transposing copy of a (4H, P) weight is 2-3x slower (it walks one side with a large
+    stride)."""
+    out = xp.empty((w.shape[1], w.shape[0]), w.dtype)
+    for i in range(0, w.shape[0], 32):
+        out[:, i:i + 32] = w[i:i + 32].T
+    return out
+
+
 # ---------------------------------------------------------------------------------------
 # Forward kernels. Each returns (y, h_n[, c_n]) and fills ``S`` (a dict) with what its
 # backward needs when ``save`` is set.
 # ---------------------------------------------------------------------------------------
-def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, save, S):
+def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, reverse, save, S):
+    """LSTM over the schedule, in the *feature-major* layout: per step the gates are a
+    ``(4H, n)`` array (one row block per gate, one column per sequence) and the states are
+    ``(P, n)`` / ``(H, n)`` column blocks.
+
+    Why feature-major: the recurrent product ``W_hh @ h^T`` has the weights as the left
+    operand (the fast one in OpenBLAS for a skinny right operand) and its result is already
+    in this layout, so no step transposes anything; each gate is a contiguous row block, so
+    the elementwise passes run on contiguous memory. The input projection of all steps is
+    one GEMM ``W_ih X^T`` of shape ``(4H, N)`` whose step columns are added to the
+    recurrent product (per-step input GEMMs measured slower in total).
+
+    No state is copied per step: step outputs are written into the columns of ``HT``
+    ``(P, N + B)`` that hold ``h0`` next to them (before them, or after them in a reverse
+    pass), so each step reads its previous state, and the backward reads ``H_prev^T``, as a
+    view; ``c`` lives in ``CB`` ``(T + 1, H, B)``, block ``k`` holding the state before
+    processed step ``k`` (``c0`` first). Arrays indexed by processed step are padded to
+    ``B`` columns so the backward can treat them as whole-sequence arrays; for a packed
+    sequence the unused columns are zero-filled so they stay finite.
+
+    Gate blocks are reordered to i, f, o, g with the sigmoid rows' weights and bias halved,
+    so one ``tanh`` evaluates every gate (``sigmoid(z) = (1 + tanh(z/2)) / 2``)."""
     H = w_hh.shape[0] // 4
-    H3 = 3 * H
+    H2, H3 = 2 * H, 3 * H
     N, B, P = X.shape[0], h0.shape[0], h0.shape[1]
+    T = len(steps)
     dt = X.dtype
     perm = _lstm_perm(H)
     wih = w_ih[perm]
     wih[:H3] *= 0.5
     whh = w_hh[perm]
     whh[:H3] *= 0.5
-    G = X @ wih.T                      # (N, 4H): pre-activations, then activations
+    GT = wih @ X.T                     # (4H, N): input-side pre-activations of every step
     if bias is not None:
         b = bias[perm]
         b[:H3] *= 0.5
-        G += b
-    Y = xp.empty((N, P), dt)
-    h = h0.copy()
-    c = c0.copy()
-    tmp = xp.empty(B * 4 * H, dt)
-    ig = xp.empty((B, H), dt)
-    if save:
-        Hprev = xp.empty((N, P), dt)
-        Cprev = xp.empty((N, H), dt)
-        TC = xp.empty((N, H), dt)
-        M = xp.empty((N, H), dt) if w_hr is not None else None
-    else:
-        tcb = xp.empty((B, H), dt)
-        mb = xp.empty((B, H), dt) if w_hr is not None else None
-    w_hrT = w_hr.T if w_hr is not None else None
+        GT += b[:, None]
+    uniform = all(n == B for _, n in steps)
+    alloc = xp.empty if uniform else xp.zeros
+    out0, h0col = (0, N) if reverse else (B, 0)   # HT columns of row 0 of the output / h0
+    HT = xp.empty((P, N + B), dt)
+    HT[:, h0col:h0col + B] = h0.T
+    CB = alloc((T + 1, H, B), dt)
+    CB[0] = c0.T
+    h_n = xp.empty((B, P), dt)
+    c_n = xp.empty((B, H), dt)
+    nb = T if save else 1
+    A = alloc((nb, 4 * H, B), dt)      # gate activations i, f, o, g
+    TC = alloc((nb, H, B), dt)         # tanh(c)
+    HP = None if uniform or not save else xp.empty((P, N), dt)
+    M = xp.empty((H, N), dt) if w_hr is not None and save else None
+    mb = xp.empty((H, B), dt) if w_hr is not None and not save else None
+    ig = xp.empty((H, B), dt)
     mul, tanh, matmul = xp.multiply, xp.tanh, xp.matmul
-    for s, n in steps:
+    for k, (s, n) in enumerate(steps):
         e = s + n
-        hp = h[:n]
-        cp = c[:n]
-        g = G[s:e]
-        g += _mm_t(whh, hp, tmp)
-        tanh(g, out=g)
-        sg = g[:, :H3]
+        if k == 0:
+            hp = HT[:, h0col:h0col + n]
+        else:
+            ps, pn = steps[k - 1]
+            if n <= pn:
+                hp = HT[:, out0 + ps:out0 + ps + n]
+            else:   # reverse pass over a packed batch: sequences pn..n start here
+                hp = xp.concatenate((HT[:, out0 + ps:out0 + ps + pn],
+                                     HT[:, h0col + pn:h0col + n]), axis=1)
+                CB[k, :, pn:n] = CB[0, :, pn:n]
+        if HP is not None:
+            HP[:, s:e] = hp
+        j = k if save else 0
+        a = A[j, :, :n]
+        matmul(whh, hp, out=a)
+        a += GT[:, s:e]
+        tanh(a, out=a)
+        sg = a[:H3]
         sg *= 0.5
         sg += 0.5
-        if save:
-            Hprev[s:e] = hp
-            Cprev[s:e] = cp
-            tc = TC[s:e]
-        else:
-            tc = tcb[:n]
-        cp *= g[:, H:2 * H]
-        mul(g[:, :H], g[:, H3:], out=ig[:n])
-        cp += ig[:n]
-        tanh(cp, out=tc)
+        cn = CB[k + 1, :, :n]
+        mul(CB[k, :, :n], a[H:H2], out=cn)        # c = f * c + i * g
+        igp = ig[:, :n]
+        mul(a[:H], a[H3:], out=igp)
+        cn += igp
+        tc = TC[j, :, :n]
+        tanh(cn, out=tc)
+        hout = HT[:, out0 + s:out0 + e]
         if w_hr is not None:
-            m = M[s:e] if save else mb[:n]
-            mul(g[:, 2 * H:H3], tc, out=m)
-            matmul(m, w_hrT, out=Y[s:e])
+            m = M[:, s:e] if save else mb[:, :n]
+            mul(a[H2:H3], tc, out=m)               # h = W_hr (o * tanh(c))
+            matmul(w_hr, m, out=hout)
         else:
-            mul(g[:, 2 * H:H3], tc, out=Y[s:e])
-        hp[...] = Y[s:e]
+            mul(a[H2:H3], tc, out=hout)            # h = o * tanh(c)
+        nxt = steps[k + 1][1] if k + 1 < T else 0
+        if nxt < n:                                # sequences nxt..n end here
+            h_n[nxt:n] = hout[:, nxt:].T
+            c_n[nxt:n] = cn[:, nxt:].T
     if save:
-        S.update(G=G, Hprev=Hprev, Cprev=Cprev, TC=TC, M=M)
-    return Y, h, c
+        if HP is None:
+            HP = HT[:, B:] if reverse else HT[:, :N]
+        S.update(A=A, CB=CB, TC=TC, HprevT=HP, M=M)
+    return xp.ascontiguousarray(HT[:, out0:out0 + N].T), h_n, c_n
 
 
 def _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S):
@@ -199,7 +244,7 @@ def _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S):
         xp.add(nn, tt, out=Y[s:e])
         hp[...] = Y[s:e]
     if save:
-        S.update(GX=GX, Hprev=Hprev, GHN=GHN)
+        S.update(GX=GX, HprevT=Hprev.T, GHN=GHN)
     return Y, h
 
 
@@ -226,13 +271,14 @@ def _rnn_forward(X, h0, w_ih, w_hh, bias, relu, steps, save, S):
             Hprev[s:e] = hp
         hp[...] = y
     if save:
-        S.update(Hprev=Hprev)
+        S.update(HprevT=Hprev.T)
     return Y, h
 
 
 # ---------------------------------------------------------------------------------------
 # Backward kernels: BPTT. Each returns (dZx, dZh, dh0, dc0, extras) where dZx / dZh are
-# the gradients of the input-side / hidden-side pre-activations (same array except GRU).
+# the gradients of the input-side / hidden-side pre-activations, *transposed* ((gates, N);
+# the same array except GRU), in torch's gate order.
 # ---------------------------------------------------------------------------------------
 def _bptt(steps, dh, dY):
     """Walk the steps backwards; yield ``(s, e, n, dh[:n])`` with the output gradient of the
@@ -246,61 +292,69 @@ def _bptt(steps, dh, dY):
 
 
 def _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps):
-    G, Cprev, TC, M = S["G"], S["Cprev"], S["TC"], S["M"]
-    N = G.shape[0]
-    H = G.shape[1] // 4
-    H2, H3 = 2 * H, 3 * H
-    B, P = dh.shape
-    dt = G.dtype
-    whhT = xp.ascontiguousarray(w_hh[_lstm_perm(H)].T)    # (P, 4H), unscaled
-    hbuf = xp.empty(B * P, dt)
-    dZ = xp.empty((N, 4 * H), dt)
-    t1b = xp.empty((B, H), dt)
-    t3b = xp.empty((B, H3), dt)
-    if w_hr is not None:
-        dHt = xp.empty((N, P), dt)
-        dmb = xp.empty((B, H), dt)
+    """BPTT in the forward's feature-major layout. The factors that turn the state
+    gradients into gate gradients do not depend on the recurrence, so they are computed for
+    the whole sequence first; each step then costs five elementwise passes and one GEMM.
+    The gate gradients are written in torch's gate order (i, f, g, o), so the weight
+    gradients need no reordering."""
+    A, CB, TC, M = S["A"], S["CB"], S["TC"], S["M"]
+    T, H4, B = A.shape
+    H = H4 // 4
+    N = S["HprevT"].shape[1]
+    dt = A.dtype
     mul, sub, matmul = xp.multiply, xp.subtract, xp.matmul
-    for s, e, n, dhp in _bptt(steps, dh, dY):
+    A4 = A.reshape(T, 4, H, B)                 # activations i, f, o, g
+    SD = sub(1, A4[:, :3])
+    SD *= A4[:, :3]                            # sigmoid' of i, f, o
+    K3 = xp.empty((T, 3, H, B), dt)            # dc -> pre-activation of i, f, g
+    mul(A4[:, 3], SD[:, 0], out=K3[:, 0])      # g * i'
+    mul(CB[:T], SD[:, 1], out=K3[:, 1])        # c_prev * f'
+    gd = K3[:, 2]
+    mul(A4[:, 3], A4[:, 3], out=gd)
+    sub(1, gd, out=gd)
+    gd *= A4[:, 0]                             # i * tanh'(g)
+    KO = mul(TC, SD[:, 2])                     # dh -> o pre-activation: tanh(c) * o'
+    KC = mul(TC, TC)
+    sub(1, KC, out=KC)
+    KC *= A4[:, 2]                             # dh -> dc: o * tanh'(c)
+    dZT = xp.empty((4 * H, N), dt)             # gate gradients, torch order i, f, g, o
+    dZ4 = dZT.reshape(4, H, N)
+    dhT = xp.ascontiguousarray(dh.T)
+    dcT = xp.ascontiguousarray(dc.T)
+    t1b = xp.empty((H, B), dt)
+    whhT = _transposed(w_hh)                   # contiguous: the per-step GEMM runs ~10% faster
+    if w_hr is not None:
+        dHT = xp.empty((w_hr.shape[0], N), dt)
+        dmb = xp.empty((H, B), dt)
+        w_hrT = w_hr.T
+    for k in range(T - 1, -1, -1):
+        s, n = steps[k]
+        e = s + n
+        dhp = dhT[:, :n]
+        dcp = dcT[:, :n]
+        if dY is not None:
+            dhp += dY[s:e].T
         if w_hr is not None:
-            dHt[s:e] = dhp
-            dm = dmb[:n]
-            matmul(dhp, w_hr, out=dm)
+            dHT[:, s:e] = dhp
+            dm = dmb[:, :n]
+            matmul(w_hrT, dhp, out=dm)
         else:
             dm = dhp
-        a = G[s:e]
-        tc = TC[s:e]
-        dz = dZ[s:e]
-        dcp = dc[:n]
-        t1 = t1b[:n]
-        mul(dm, tc, out=dz[:, H2:H3])            # d o
-        mul(tc, tc, out=t1)
-        sub(1, t1, out=t1)
-        t1 *= a[:, H2:H3]
-        t1 *= dm
-        dcp += t1                                # dc += dh * o * (1 - tanh(c)^2)
-        mul(dcp, a[:, H3:], out=dz[:, :H])       # d i = dc * g
-        mul(dcp, Cprev[s:e], out=dz[:, H:H2])    # d f = dc * c_prev
-        mul(dcp, a[:, :H], out=dz[:, H3:])       # d g = dc * i
-        sa = a[:, :H3]
-        t3 = t3b[:n]
-        sub(1, sa, out=t3)
-        t3 *= sa
-        dz[:, :H3] *= t3                         # sigmoid'
-        gg = a[:, H3:]
-        mul(gg, gg, out=t1)
-        sub(1, t1, out=t1)
-        dz[:, H3:] *= t1                         # tanh'
-        dcp *= a[:, H:H2]
-        dhp[...] = _mm_t(whhT, dz, hbuf)
+        t1 = t1b[:, :n]
+        mul(dm, KC[k, :, :n], out=t1)
+        dcp += t1                                  # dc += dh * o * tanh'(c)
+        mul(dm, KO[k, :, :n], out=dZ4[3, :, s:e])  # d o
+        mul(dcp, K3[k, :, :, :n], out=dZ4[:3, :, s:e])   # d i, d f, d g
+        dcp *= A4[k, 1, :, :n]                     # dc_prev = dc * f
+        matmul(whhT, dZT[:, s:e], out=dhp)
     extra = {}
     if w_hr is not None:
-        extra["w_hr"] = dHt.T @ M
-    return dZ, dZ, dh, dc, extra
+        extra["w_hr"] = dHT @ M.T
+    return dZT, dZT, xp.ascontiguousarray(dhT.T), xp.ascontiguousarray(dcT.T), extra
 
 
 def _gru_backward(S, dY, dh, w_hh, steps):
-    GX, Hprev, GHN = S["GX"], S["Hprev"], S["GHN"]
+    GX, Hprev, GHN = S["GX"], S["HprevT"].T, S["GHN"]
     N = GX.shape[0]
     H = GX.shape[1] // 3
     H2 = 2 * H
@@ -338,7 +392,7 @@ def _gru_backward(S, dY, dh, w_hh, steps):
         dhp += _mm_t(whhT, dgh, hbuf)
     DGX = DGH.copy()
     DGX[:, H2:] = DXN
-    return DGX, DGH, dh, None, {}
+    return DGX.T, DGH.T, dh, None, {}
 
 
 def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
@@ -359,7 +413,7 @@ def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
             xp.subtract(1, t1, out=t1)
             xp.multiply(dhp, t1, out=dz)
         dhp[...] = _mm_t(whhT, dz, hbuf)
-    return dZ, dZ, dh, None, {}
+    return dZ.T, dZ.T, dh, None, {}
 
 
 # ---------------------------------------------------------------------------------------
@@ -396,7 +450,7 @@ class RecurrentLayer(Primitive):
         S: dict = {}
         if lstm:
             b = b_ih + b_hh if bias else None
-            Y, h, c = _lstm_forward(X, h0, c0, w_ih, w_hh, b, w_hr, steps, save, S)
+            Y, h, c = _lstm_forward(X, h0, c0, w_ih, w_hh, b, w_hr, steps, reverse, save, S)
             outs = (Y, h, c)
         elif mode == "GRU":
             Y, h = _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S)
@@ -440,36 +494,30 @@ class RecurrentLayer(Primitive):
             H = w_hh.shape[0] // 4
             dc = grads[2]._data.copy() if grads[2] is not None else xp.zeros((B, H), dt)
             dZx, dZh, dh0, dc0, extra = _lstm_backward(S, dY, dh, dc, w_hh, w_hr, steps)
-            perm = _lstm_perm(H)
         elif mode == "GRU":
             dZx, dZh, dh0, dc0, extra = _gru_backward(S, dY, dh, w_hh, steps)
-            perm = None
         else:
             Y = self.saved_output._data.reshape(-1, P)
             dZx, dZh, dh0, dc0, extra = _rnn_backward(Y, S, dY, dh, w_hh,
                                                       mode == "RNN_RELU", steps)
-            perm = None
+        # dZx, dZh are (gates, N): the products below take them (and Hprev^T) transposed,
+        # which BLAS does for free
         need = self.needs_input_grad
         k = 3 if lstm else 2                      # position of w_ih among the inputs
         res = [None, dh0 if need[1] else None]
         if lstm:
             res.append(dc0 if need[2] else None)
         if need[0]:
-            wih = w_ih[perm] if perm is not None else w_ih
-            res[0] = (dZx @ wih).reshape(self.x_shape)
-        dw_ih = dZx.T @ X if need[k] else None
-        dw_hh = dZh.T @ S["Hprev"] if need[k + 1] else None
-        if perm is not None:
-            dw_ih = _unpermute(dw_ih, perm) if dw_ih is not None else None
-            dw_hh = _unpermute(dw_hh, perm) if dw_hh is not None else None
-        res += [dw_ih, dw_hh]
+            res[0] = (dZx.T @ w_ih).reshape(self.x_shape)
+        res.append(dZx @ X if need[k] else None)
+        res.append(dZh @ S["HprevT"].T if need[k + 1] else None)
         if self.has_bias:
-            db_ih = dZx.sum(0) if need[k + 2] else None
-            db_hh = (dZh.sum(0) if dZh is not dZx else db_ih.copy() if db_ih is not None
-                     else dZx.sum(0)) if need[k + 3] else None
-            if perm is not None:
-                db_ih = _unpermute(db_ih, perm) if db_ih is not None else None
-                db_hh = _unpermute(db_hh, perm) if db_hh is not None else None
+            # the bias gradients (row sums of dZ^T) as GEMVs: several times faster than
+            # numpy's sum over the contiguous axis of a (gates, N) array
+            ones = xp.ones(dZx.shape[1], dt)
+            db_ih = dZx @ ones if need[k + 2] else None
+            db_hh = (dZh @ ones if dZh is not dZx or db_ih is None else db_ih.copy()) \
+                if need[k + 3] else None
             res += [db_ih, db_hh]
         if self.has_proj:
             res.append(extra["w_hr"] if need[-1] else None)
