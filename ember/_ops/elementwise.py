@@ -879,25 +879,9 @@ def _relu_bool():
     return RuntimeError("Boolean inputs not supported for relu")
 
 
-_RELU_ZERO_FIRST = {}
-
-
-def _relu_fn(x):
-    """max(x, 0) that keeps ``x`` on ties, as torch's clamp_min: relu(-0.0) is -0.0 (and NaN
-    stays NaN). ``np.maximum`` returns its second argument on equal values for float32/64
-    but its first for float16, so the argument order is probed once per dtype."""
-    zero_first = _RELU_ZERO_FIRST.get(x.dtype)
-    if zero_first is None:
-        probe = xp.maximum(xp.zeros(67, dtype=x.dtype), xp.full(67, -0.0, dtype=x.dtype))
-        zero_first = _RELU_ZERO_FIRST[x.dtype] = bool(xp.signbit(probe).all())
-    if zero_first:
-        return xp.maximum(x.dtype.type(0), x)
-    return xp.maximum(x, 0, dtype=x.dtype)
-
-
 # backward as torch's threshold_backward on the saved output: 0 where y <= 0, else g (so a
 # NaN output passes its gradient through)
-Relu = _unary("Relu", _relu_fn,
+Relu = _unary("Relu", lambda x: xp.maximum(x, 0, dtype=x.dtype),
               lambda g, x, y: _masked(y._data <= 0, g, False), save_out=True, keep_int=True,
               bool_error=_relu_bool, int_fn=lambda x: xp.maximum(x, 0, dtype=x.dtype))
 

@@ -78,7 +78,7 @@ class MaxPool2d(Primitive):
             # no graph and no indices: only the maxima. np.maximum propagates NaN, but not
             # torch's choice of NaN (the window's last), so a NaN result is redone.
             xpad = _padded(x, geom, _low_fill(x.dtype))
-            if tiles:
+            if tiles and x.nbytes <= _PLANES_MAX_BYTES:
                 views = list(_window_planes(x, geom))
             else:
                 views = [xpad[(Ellipsis,) + sl] for _, sl in geom.offsets()]
@@ -143,6 +143,12 @@ def _tiles(geom: PoolGeom) -> bool:
     element is in at most one window, so the backward writes each one once."""
     return (geom.stride == geom.kernel and geom.dilation == (1, 1) and not any(geom.pad)
             and not any(geom.pad_r))
+
+
+# Above this input size the planes would be fresh memory (beyond glibc's 32 MB mmap
+# threshold) that page-faults in on every call: inference at batch 1000 (147 MB input)
+# measured 41 ms with planes against 31 ms reading the strided views directly.
+_PLANES_MAX_BYTES = 32 << 20
 
 
 def _window_planes(x, geom: PoolGeom):
