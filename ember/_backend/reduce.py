@@ -57,12 +57,19 @@ def _multi_row_sum(items):
     size = items.shape[0]
     p = max(4, _ceil_log2(size) // _NUM_LEVELS)
     step = 1 << p
-    zero = xp.zeros(items.shape[1:], dtype=items.dtype)
     nblocks = size // step
-    tail = _seq(items[nblocks * step:]) if size % step else zero
-    if nblocks == 0:
-        return tail
+    if nblocks == 0:     # torch adds the items into a zeroed accumulator: never -0.0
+        return _seq(items) + 0.0
     blocks = _seq(items[:nblocks * step].reshape((nblocks, step) + items.shape[1:]), axis=1)
+    if nblocks < step:
+        # one block level (up to 256 items for p = 4), the usual case for bias gradients:
+        # the levels above hold zeros, and adding them only turns -0.0 into +0.0
+        acc1 = _seq(blocks) if nblocks > 1 else blocks[0]
+        if size % step:
+            return (_seq(items[nblocks * step:]) + acc1) + 0.0
+        return acc1 + 0.0
+    zero = xp.zeros(items.shape[1:], dtype=items.dtype)
+    tail = _seq(items[nblocks * step:]) if size % step else zero
     # level 1 keeps summing block sums, flushing to level 2 after every `step` blocks, etc.
     g1 = nblocks // step
     acc1 = _seq(blocks[g1 * step:]) if nblocks % step else zero
@@ -118,19 +125,17 @@ def torch_sum_outer(x):
     for n >= one vector, ``scalar_outer_sum`` below that)."""
     m, n = x.shape
     lanes = LANES[x.dtype]
-    out = xp.empty(n, dtype=x.dtype)
     width = _ILP * lanes if n >= lanes else _ILP
     j = (n // width) * width
-    if j:
-        out[:j] = _multi_row_sum(x[:, :j])
-    if n >= lanes:
-        j2 = j + ((n - j) // lanes) * lanes
-        if j2 > j:
-            out[j:j2] = _row_sum(x[:, j:j2])
-    else:
-        j2 = j
-    if j2 < n:
-        out[j2:] = _row_sum(x[:, j2:])
+    if j == n:           # one segment: no output buffer to assemble
+        return _multi_row_sum(x)
+    # the columns left over (whole vectors, then scalars) are each reduced by row_sum; the
+    # columns are independent, so both kinds go through one call
+    if not j:
+        return _row_sum(x)
+    out = xp.empty(n, dtype=x.dtype)
+    out[:j] = _multi_row_sum(x[:, :j])
+    out[j:] = _row_sum(x[:, j:])
     return out
 
 

@@ -17,7 +17,8 @@ from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from . import elementwise as _ew
 from .special import erf_array
-from .._backend.reduce import sum_like_torch
+from .._backend.reduce import (sum_like_torch, torch_sum_outer, LANES as _LANES,
+                               GRAIN_SIZE as _GRAIN)
 
 _wrap = Tensor._wrap
 
@@ -435,9 +436,11 @@ class Linear(Primitive):
 
     def backward(self, g):
         x, w = self.saved_inputs
-        need_x = self.next_functions[0][0] is not None
-        need_w = self.next_functions[1][0] is not None
-        need_b = self.has_bias and self.next_functions[2][0] is not None
+        # all inputs are Tensors, so _edges lines up with next_functions (and is cheaper)
+        edges = self._edges
+        need_x = edges[0][0] is not None
+        need_w = edges[1][0] is not None
+        need_b = self.has_bias and edges[2][0] is not None
         xs = self.x_shape
         if STATE.enabled:
             g2 = g.reshape(-1, g.shape[-1])
@@ -459,6 +462,10 @@ class Linear(Primitive):
 
 
 def _sum0(a):
+    """Bias gradient: the column sums of a 2-D ``a`` in torch's order where reproduced."""
+    m, n = a.shape
+    if m > 1 and n > 1 and a.dtype in _LANES and m * n <= _GRAIN and a.flags.c_contiguous:
+        return torch_sum_outer(a)       # what sum_like_torch does here, minus its dispatch
     r = sum_like_torch(a, (0,), False) if a.dtype.kind == "f" else None
     return r if r is not None else a.sum(axis=0)
 
