@@ -210,29 +210,41 @@ class _ClassLoss(Primitive):
         t = target.reshape(-1)
         R, C = x2.shape
         valid = t != ignore_index
-        ts = xp.where(valid, t, 0)
-        ar = xp.arange(R)
-        wt = valid.astype(x.dtype) if weight is None else xp.where(valid, weight[ts], 0).astype(
-            x.dtype, copy=False)
+        wt = valid.astype(x.dtype)
+        # every target counted with weight 1 (the usual case): no masking, and the weight sum
+        # is the row count (exact in float32/float64 below 2**24)
+        plain = (weight is None and x.dtype.kind == "f" and x.dtype.itemsize >= 4
+                 and R < (1 << 24) and xp.count_nonzero(valid) == R)
+        if plain:
+            ts = t.copy()
+        else:
+            ts = xp.where(valid, t, 0)
+            if weight is not None:
+                wt = xp.where(valid, weight[ts], 0).astype(x.dtype, copy=False)
+        ar = self.ar = xp.arange(R)
         if self.logits:
-            s = x2 - x2.max(axis=1, keepdims=True) if C else x2.copy()
+            s = x2 - xp.maximum.reduce(x2, axis=1, keepdims=True) if C else x2.copy()
             picked = s[ar, ts]
             xp.exp(s, out=s)
-            se = s.sum(axis=1)
+            se = xp.add.reduce(s, axis=1)
             picked = picked - xp.log(se)
             if self.requires_grad:
                 s /= se[:, None]
                 self.probs = s
         else:
             picked = x2[ar, ts]
-        loss = -picked * wt
+        loss = -picked if plain else -picked * wt     # x * 1 == x, bit for bit
         self.x_shape, self.t_shape, self.reduction = x.shape, target.shape, reduction
         self.ts, self.wt, self.valid = ts, wt, valid
         if reduction == "none":
             return loss.reshape(target.shape)
-        total = loss.sum()
+        total = xp.add.reduce(loss, axis=None)
         if reduction == "sum":
             return total
+        if plain:
+            # a nonzero divisor: no divide-by-zero/invalid flags for errstate to silence
+            self.wsum = x.dtype.type(R)
+            return xp.asarray(total / self.wsum, dtype=x.dtype)
         self.wsum = wt.sum()
         with xp.errstate(invalid="ignore", divide="ignore"):
             return xp.asarray(total / self.wsum, dtype=x.dtype)
@@ -251,7 +263,7 @@ class _ClassLoss(Primitive):
     def backward(self, g):
         R = self.ts.size
         C = self.x_shape[1] if len(self.x_shape) > 1 else self.x_shape[0]
-        ar = xp.arange(R)
+        ar = self.ar
         if STATE.enabled:
             onehot = xp.zeros((R, C), dtype=g._data.dtype)
             onehot[ar, self.ts] = 1

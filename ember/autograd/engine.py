@@ -156,6 +156,7 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
 
     ready = [n for n in root_nodes if n not in deps]
     AccumulateGrad = F.AccumulateGrad
+    Primitive = F.Primitive
     prev = STATE.enabled
     STATE.enabled = create_graph
     anomaly = STATE.anomaly and STATE.check_nan
@@ -193,7 +194,19 @@ def run_backward(roots, grad_roots, retain_graph: bool, create_graph: bool,
                 if node not in needed:
                     continue
 
-            grads_in = _run_node(node, buf)
+            if node._released:
+                F._raise_freed(node)
+            if isinstance(node, Primitive) and node.n_outputs == 1:
+                # the common case of _run_node, inline
+                g = buf.get(0)
+                if g is None:
+                    grads_in = (None,) * len(node._edges)
+                else:
+                    grads_in = node.backward(g)
+                    if type(grads_in) is not tuple:
+                        grads_in = (grads_in,)
+            else:
+                grads_in = _run_node(node, buf)
             if anomaly:
                 _check_nan(node, grads_in)
             post = node._post_hooks

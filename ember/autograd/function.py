@@ -236,7 +236,17 @@ class Primitive(Node):
         edges = []
         for t in inputs:     # _edge(t), with its cheap cases inlined
             if isinstance(t, Tensor):
-                edges.append(_edge(t) if t._requires_grad else _NO_EDGE)
+                if not t._requires_grad:
+                    edges.append(_NO_EDGE)
+                elif t._base is not None:
+                    edges.append(_edge(t))
+                elif t.grad_fn is not None:
+                    edges.append((t.grad_fn, t._output_nr))
+                else:
+                    acc = t._accum
+                    if acc is None:
+                        acc = t._accum = AccumulateGrad(t)
+                    edges.append((acc, 0))
             else:
                 edges.append(_NUM_EDGE if isinstance(t, _NUMBER_TYPES) else _PARAM_EDGE)
         self._edges = tuple(edges)
@@ -309,7 +319,7 @@ class Primitive(Node):
 
     def _release(self):
         """Drop saved state (after a backward without retain_graph)."""
-        if self._holds_state():
+        if self.save_inputs or self.save_output or self.release_attrs:   # _holds_state()
             self._released = True
             self._saved = None
             self._out = None

@@ -164,6 +164,10 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
 
 
 def _class_checks(input, target, weight, name):
+    xs, ts = input._data.shape, target._data.shape
+    if len(xs) == 2 and len(ts) == 1 and ts[0] == xs[0] and weight is None \
+            and target.dtype is _dt.int64:
+        return xs[1]       # the usual (N, C) logits with (N,) targets: all checks pass
     if input.dim() < 1:
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
     C = input.shape[1] if input.dim() > 1 else input.shape[0]
@@ -195,6 +199,10 @@ def _class_checks(input, target, weight, name):
 
 def _check_targets(target, C, ignore_index):
     t = target._data
+    if t.dtype.kind == "i" and C > 0:
+        # one pass for the usual all-in-range case: negatives wrap to huge unsigned values
+        if not xp.count_nonzero(t.view(t.dtype.str.replace("i", "u")) >= C):
+            return
     bad = (t != ignore_index) & ((t < 0) | (t >= C))
     if bad.any():
         raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")

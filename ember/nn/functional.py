@@ -61,25 +61,28 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     if not isinstance(input, Tensor):
         raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(input).__name__}")
-    if input.dim() == 0 or weight.dim() not in (1, 2):
+    # checks on the arrays' own attributes: Tensor.shape/.dtype/.dim() cost a call each
+    xd, wd = input._data, weight._data
+    if xd.ndim == 0 or wd.ndim not in (1, 2):
         raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are "
                            f"{input.dim()}D and {weight.dim()}D")
-    if weight.dim() == 1:
+    if wd.ndim == 1:
         out = input.matmul(weight)
         return out + bias if bias is not None else out
-    if input.dtype is not weight.dtype:
+    if xd.dtype != wd.dtype:
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{_dtype_word(input.dtype)} and {_dtype_word(weight.dtype)}")
-    K = input.shape[-1]
-    if K != weight.shape[1]:
+    K = xd.shape[-1]
+    if K != wd.shape[1]:
         rows = input.numel() // K if K else math.prod(input.shape[:-1])
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{K} and "
                            f"{weight.shape[1]}x{weight.shape[0]})")
     if bias is not None:
-        if bias.dtype is not input.dtype:
+        bd = bias._data
+        if bd.dtype != xd.dtype:
             raise RuntimeError(f"expected scalar type {_dtype_word(input.dtype)} but found "
                                f"{_dtype_word(bias.dtype)}")
-        if bias.numel() != weight.shape[0] and bias.numel() != 1:
+        if bd.size != wd.shape[0] and bd.size != 1:
             raise RuntimeError(f"The size of tensor a ({weight.shape[0]}) must match the size of "
                                f"tensor b ({bias.shape[-1] if bias.dim() else 1}) at "
                                "non-singleton dimension 1")
