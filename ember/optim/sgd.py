@@ -75,12 +75,12 @@ class SGD(Optimizer):
                         bufs.append(state[p].get("momentum_buffer"))
             if not params:
                 continue
+            fresh = [i for i, b in enumerate(bufs) if b is None]
             sgd(params, grads, bufs, weight_decay=group["weight_decay"], momentum=momentum,
                 lr=group["lr"], dampening=group["dampening"], nesterov=group["nesterov"],
                 maximize=group["maximize"])
-            if momentum != 0:
-                for p, buf in zip(params, bufs):
-                    state[p]["momentum_buffer"] = buf
+            for i in fresh:       # buffers created by this step (the others are updated in place)
+                state[params[i]]["momentum_buffer"] = bufs[i]
         return loss
 
 
@@ -95,6 +95,7 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor],
     _check_functional_flags(grad_scale=grad_scale, found_inf=found_inf)
     lr = float(_to_scalar(lr))
     weight_decay = _to_scalar(weight_decay)
+    neg_lr, one_minus_dampening = -lr, 1 - dampening
     for i, param in enumerate(params):
         grad = d_p_list[i]
         if grad.is_sparse:
@@ -111,11 +112,11 @@ def sgd(params: list[Tensor], d_p_list: list[Tensor],
             if buf is None:
                 buf = Tensor._wrap(K.like(g if fresh else g.copy(), grad._data))
                 momentum_buffer_list[i] = buf
+                b = K.real_view(buf._data)
             else:
                 b = K.real_view(buf._data)
                 b *= momentum
-                K.add_(b, g, 1 - dampening)
-            b = K.real_view(buf._data)
+                K.add_(b, g, one_minus_dampening)
             g = K.add(g, b, momentum) if nesterov else b
-        K.add_(p, g, -lr)
+        K.add_(p, g, neg_lr)
         param._version.v += 1
