@@ -37,6 +37,7 @@ def test_blocking_does_not_change_the_result(monkeypatch):
     x = ember.tensor(rng.standard_normal((7, 16, 12, 12)).astype(np.float32),
                      requires_grad=True)
     w = ember.tensor(rng.standard_normal((4, 16, 3, 3)).astype(np.float32))
+    b = ember.tensor(rng.standard_normal(4).astype(np.float32), requires_grad=True)
     g = ember.tensor(rng.standard_normal((7, 4, 10, 10)).astype(np.float32))
     w.requires_grad_(True)
     results = []
@@ -44,10 +45,13 @@ def test_blocking_does_not_change_the_result(monkeypatch):
     for block, min_bytes in ((1 << 40, 1 << 40), (1, 0)):
         monkeypatch.setattr(C, "_CACHE_BLOCK_BYTES", block)
         monkeypatch.setattr(C, "_BLOCK_MIN_BYTES", min_bytes)
-        x.grad = w.grad = None
-        y = ember.nn.functional.conv2d(x, w)
+        x.grad = w.grad = b.grad = None
+        y = ember.nn.functional.conv2d(x, w, b)
         y.backward(g)
-        results.append([t.numpy().copy() for t in (y.detach(), x.grad, w.grad)])
+        with ember.no_grad():
+            y_infer = ember.nn.functional.conv2d(x, w, b)
+        results.append([t.numpy().copy() for t in (y.detach(), y_infer, x.grad, w.grad,
+                                                    b.grad)])
     for a, b in zip(*results):
         assert np.array_equal(a, b)
         assert np.array_equal(np.signbit(a), np.signbit(b))

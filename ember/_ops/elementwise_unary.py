@@ -8,7 +8,7 @@ import builtins
 import math
 import numbers
 
-from .._backend import xp
+from .._backend import pool, xp
 from .._backend import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Primitive
@@ -138,7 +138,7 @@ def _relu_bool():
 
 # backward as torch's threshold_backward on the saved output: 0 where y <= 0, else g (so a
 # NaN output passes its gradient through)
-Relu = _unary("Relu", lambda x: xp.maximum(x, 0, dtype=x.dtype),
+Relu = _unary("Relu", lambda x: xp.maximum(x, 0, out=pool.empty(x.shape, x.dtype)),
               lambda g, x, y: _masked(y._data <= 0, g, False), save_out=True, keep_int=True,
               bool_error=_relu_bool, int_fn=lambda x: xp.maximum(x, 0, dtype=x.dtype))
 

@@ -14,7 +14,7 @@ import itertools
 import math
 import numbers
 
-from .._backend import xp
+from .._backend import pool, xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
@@ -82,7 +82,8 @@ class MaxPool2d(Primitive):
                 views = list(_window_planes(x, geom))
             else:
                 views = [xpad[(Ellipsis,) + sl] for _, sl in geom.offsets()]
-            best = views[0].copy()
+            best = pool.empty(views[0].shape, x.dtype)
+            xp.copyto(best, views[0])
             for v in views[1:]:
                 _keep_first_max(best, v)
             if xp.isnan(best).any():
