@@ -245,17 +245,20 @@ def run_solo(name, rounds, steps, warmup, pause=0.3, worker=None):
             "ratio": statistics.median(ratios), "rounds": rounds, "steps": steps}
 
 
-def sgemm_gflops(n=1024, reps=10):
-    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    b = a.copy()
-    out = np.empty_like(a)
-    np.matmul(a, b, out=out)
+def _gemm_rate(mm, a, out, reps):
+    """Best-of-``reps`` GFLOP/s of ``mm(a, a, out=out)`` for a square ``a``."""
+    mm(a, a, out=out)
     best = float("inf")
     for _ in range(reps):
         t = time.perf_counter()
-        np.matmul(a, b, out=out)
+        mm(a, a, out=out)
         best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return 2 * a.shape[0] ** 3 / best / 1e9
+
+
+def sgemm_gflops(n=1024, reps=10):
+    a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
+    return _gemm_rate(np.matmul, a, np.empty_like(a), reps)
 
 
 def gemm_flops_mnist_net(batch=64):
@@ -332,14 +335,7 @@ def torch_sgemm_gflops(n=1024, reps=10):
     """torch's SGEMM rate (its own BLAS, MKL in the CPU wheel), for comparison."""
     import torch
     a = torch.from_numpy(np.random.default_rng(0).standard_normal((n, n)).astype(np.float32))
-    out = torch.empty_like(a)
-    torch.mm(a, a, out=out)
-    best = float("inf")
-    for _ in range(reps):
-        t = time.perf_counter()
-        torch.mm(a, a, out=out)
-        best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+    return _gemm_rate(torch.mm, a, torch.empty_like(a), reps)
 
 
 def machine():
