@@ -124,3 +124,22 @@ def test_sgd_momentum_small_params_bitwise(dtype, shape):
             opt.step()
         res.append(p.detach().numpy().copy())
     _same(res[0], res[1])
+
+
+@pytest.mark.parametrize("V,n,dtype", [(1000, 1120, np.float32), (50, 300, np.float64),
+                                       (7, 200, np.float32), (3000, 70, np.float32)])
+def test_embedding_backward_in_order_matches_torch_bitwise(V, n, dtype):
+    """The embedding weight gradient sums each row's gradients in occurrence order (one pass
+    per occurrence rank, or np.add.at for heavy repeats): bit for bit torch's, with -0.0."""
+    rng = np.random.default_rng(V + n)
+    idx = rng.integers(0, V, size=(n // 10, 10))
+    g = rng.standard_normal((n // 10, 10, 16)).astype(dtype)
+    g[0, :3] = -0.0
+    res = []
+    for M in (ember, torch):
+        w = M.from_numpy(rng.standard_normal((V, 16)).astype(dtype)).requires_grad_(True)
+        M.nn.functional.embedding(M.from_numpy(idx), w).backward(M.from_numpy(g.copy()))
+        res.append(w.grad.numpy())
+    assert res[0].dtype == res[1].dtype
+    np.testing.assert_array_equal(res[0].view(f"u{res[0].itemsize}"),
+                                  res[1].view(f"u{res[1].itemsize}"))

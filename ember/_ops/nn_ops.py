@@ -473,6 +473,39 @@ def _sum0(a):
 # ---------------------------------------------------------------------------------------
 # Embedding
 # ---------------------------------------------------------------------------------------
+_MAX_RANK_PASSES = 16
+
+
+def _add_rows_in_order(V, idx, rows):
+    """``out = zeros((V, D)); out[idx[k]] += rows[k]`` for k in order: each output row sums
+    its rows in the order they occur, as ``np.add.at`` and torch's embedding backward do
+    (so the result is bit-identical to both). ``np.add.at`` runs ~1 ms for a 1120-token
+    batch of 128-wide rows; here the k-th occurrences of all indices are added in one
+    fancy-indexed pass (no index repeats within a pass), one pass per occurrence rank:
+    ~0.3 ms. Indices that repeat more than ``_MAX_RANK_PASSES`` times (a small vocabulary)
+    go to ``np.add.at``, as do batches of at most 64 rows."""
+    out = xp.zeros((V,) + rows.shape[1:], dtype=rows.dtype)
+    n = idx.size
+    if n <= 64:                    # too few rows for the sort to pay off
+        xp.add.at(out, idx, rows)
+        return out
+    order = xp.argsort(idx, kind="stable")           # equal indices keep their order
+    s = idx[order]
+    first = xp.empty(n, dtype=bool)
+    first[0] = True
+    xp.not_equal(s[1:], s[:-1], out=first[1:])
+    starts = xp.flatnonzero(first)
+    rank = xp.arange(n) - xp.repeat(starts, xp.diff(xp.append(starts, n)))
+    passes = int(rank.max()) + 1
+    if passes > _MAX_RANK_PASSES:
+        xp.add.at(out, idx, rows)
+        return out
+    for r in range(passes):
+        sel = order[rank == r]
+        out[idx[sel]] += rows[sel]
+    return out
+
+
 class Embedding(Primitive):
     """Row lookup ``weight[idx]``; the weight gradient accumulates rows (dense)."""
 
@@ -504,9 +537,7 @@ class Embedding(Primitive):
             g2 = g2 * scale[:, None]
         if keep is not None:
             flat, g2 = flat[keep], g2[keep]
-        gw = xp.zeros((V, D), dtype=g._data.dtype)
-        xp.add.at(gw, flat, g2)
-        return _wrap(gw)
+        return _wrap(_add_rows_in_order(V, flat, g2))
 
     def _release(self):
         super()._release()
