@@ -100,3 +100,30 @@ def test_pooled_tensor_saves_and_loads(tmp_path):
     assert np.array_equal(back["v"].numpy(), a[3:7])
     tb = torch.load(tmp_path / "p.pt", weights_only=True)
     assert np.array_equal(tb["t"].numpy(), a) and tb["v"].storage_offset() == 12
+
+
+def test_threads_never_share_a_buffer():
+    """Many threads taking and dropping pooled buffers: no two live arrays share memory."""
+    import threading
+    live, errors = [], []
+    lock = threading.Lock()
+
+    def work():
+        try:
+            for _ in range(30):
+                a = pool.empty(BIG, np.float32)
+                with lock:
+                    errors.extend("shared" for b in live if np.shares_memory(a, b))
+                    live.append(a)
+                with lock:
+                    live[:] = [b for b in live if b is not a]
+                del a
+        except Exception as e:  # noqa: BLE001 - reported by the assert below
+            errors.append(repr(e))
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors

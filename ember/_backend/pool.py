@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import threading
 
 import numpy as _np
 
@@ -31,6 +32,9 @@ _ENABLED = not os.environ.get("EMBER_NO_POOL")
 _POOL: dict[int, list] = {}
 _held = 0
 _getrefcount = sys.getrefcount
+# Two threads cannot take the same buffer even without it (each one's loop variable counts
+# as a reference while it checks), but the lists and the byte count are updated under it.
+_lock = threading.Lock()
 _U8 = xp.dtype(xp.uint8)
 # references to a free pooled buffer while ``empty`` looks at it: the pool's list, the loop
 # variable and getrefcount's own argument
@@ -45,17 +49,18 @@ def empty(shape, dtype):
     nbytes = math.prod(shape) * dtype.itemsize
     if nbytes < MIN_BYTES or not _ENABLED:
         return xp.empty(shape, dtype=dtype)
-    lst = _POOL.get(nbytes)
-    if lst is None:
-        lst = _POOL[nbytes] = []
-    for buf in lst:
-        if _getrefcount(buf) == _FREE_REFS:
-            return buf.view(dtype).reshape(shape)
-    buf = xp.empty(nbytes, dtype=_U8)
-    if len(lst) < _PER_SIZE and _held + nbytes <= _MAX_BYTES:
-        lst.append(buf)
-        _held += nbytes
-    return buf.view(dtype).reshape(shape)
+    with _lock:
+        lst = _POOL.get(nbytes)
+        if lst is None:
+            lst = _POOL[nbytes] = []
+        for buf in lst:
+            if _getrefcount(buf) == _FREE_REFS:
+                return buf.view(dtype).reshape(shape)
+        buf = xp.empty(nbytes, dtype=_U8)
+        if len(lst) < _PER_SIZE and _held + nbytes <= _MAX_BYTES:
+            lst.append(buf)
+            _held += nbytes
+        return buf.view(dtype).reshape(shape)
 
 
 def held_bytes() -> int:
@@ -66,5 +71,6 @@ def held_bytes() -> int:
 def clear() -> None:
     """Forget every pooled buffer (arrays still using one keep it alive until they go)."""
     global _held
-    _POOL.clear()
-    _held = 0
+    with _lock:
+        _POOL.clear()
+        _held = 0
