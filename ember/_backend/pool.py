@@ -35,6 +35,17 @@ _getrefcount = sys.getrefcount
 # Two threads cannot take the same buffer even without it (each one's loop variable counts
 # as a reference while it checks), but the lists and the byte count are updated under it.
 _lock = threading.Lock()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child (DataLoader worker) gets a fresh lock: one held by another thread of
+    the parent at the fork would never be released there."""
+    global _lock
+    _lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 _U8 = xp.dtype(xp.uint8)
 # references to a free pooled buffer while ``empty`` looks at it: the pool's list, the loop
 # variable and getrefcount's own argument
