@@ -127,3 +127,15 @@ def test_threads_never_share_a_buffer():
     for t in threads:
         t.join()
     assert not errors
+
+
+@pytest.mark.parametrize("rows", [3, 4200])        # small, and above the pool's threshold
+def test_relu_keeps_torch_strides(rows):
+    import torch
+    a = np.random.default_rng(0).standard_normal((rows, 2100)).astype(np.float32)
+    for make in (lambda M, t: t, lambda M, t: t.t(), lambda M, t: t[:, ::2]):
+        e = make(ember, ember.from_numpy(a))
+        t = make(torch, torch.from_numpy(a))
+        ye, yt = ember.relu(e), torch.relu(t)
+        assert ye.stride() == yt.stride()
+        np.testing.assert_array_equal(ye.numpy(), yt.numpy())

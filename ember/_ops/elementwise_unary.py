@@ -138,7 +138,16 @@ def _relu_bool():
 
 # backward as torch's threshold_backward on the saved output: 0 where y <= 0, else g (so a
 # NaN output passes its gradient through)
-Relu = _unary("Relu", lambda x: xp.maximum(x, 0, out=pool.empty(x.shape, x.dtype)),
+def _relu_fn(x):
+    """max(x, 0). A C-contiguous result above 32 MB comes from the buffer pool; otherwise
+    NumPy allocates it in the input's memory order, as torch does (a transposed input gives
+    a transposed-strided result)."""
+    if x.flags.c_contiguous and x.nbytes >= pool.MIN_BYTES:
+        return xp.maximum(x, 0, out=pool.empty(x.shape, x.dtype))
+    return xp.maximum(x, 0, dtype=x.dtype)
+
+
+Relu = _unary("Relu", _relu_fn,
               lambda g, x, y: _masked(y._data <= 0, g, False), save_out=True, keep_int=True,
               bool_error=_relu_bool, int_fn=lambda x: xp.maximum(x, 0, dtype=x.dtype))
 
