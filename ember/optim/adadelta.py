@@ -13,7 +13,6 @@ State per parameter: ``step`` (0-dim float tensor), ``square_avg`` (v), ``acc_de
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._tensor import Tensor
 from . import _kernels as K
@@ -45,10 +44,8 @@ class Adadelta(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(foreach=None, maximize=False, differentiable=False,
-                                    capturable=False))
+    _restore_options = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

@@ -27,7 +27,6 @@ with torch's errors.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from .._backend import xp
 from .._tensor import Tensor
@@ -100,9 +99,7 @@ class Adafactor(Optimizer):
                         weight_decay=weight_decay, foreach=foreach, maximize=maximize)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(foreach=None))
+    _restore_options = dict(foreach=None)
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

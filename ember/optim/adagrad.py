@@ -13,7 +13,6 @@ is created in the constructor (from the constructor's ``initial_accumulator_valu
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._backend import xp
 from .._tensor import Tensor
@@ -57,10 +56,7 @@ class Adagrad(Optimizer):
             for p in group["params"]:
                 self.state[p] = _new_state(p, initial_accumulator_value)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(foreach=None, maximize=False, differentiable=False,
-                                    fused=None))
+    _restore_options = dict(foreach=None, maximize=False, differentiable=False, fused=None)
 
     def share_memory(self) -> None:
         """No-op: NumPy state arrays live in this process (kept for API compatibility)."""

@@ -16,7 +16,6 @@ State per parameter: ``step`` (a 0-dim float tensor, as torch keeps it), ``exp_a
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._backend import xp
 from .._tensor import Tensor
@@ -57,11 +56,8 @@ class Adam(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(amsgrad=False, maximize=False, foreach=None,
-                                    capturable=False, differentiable=False,
-                                    decoupled_weight_decay=False, fused=None))
+    _restore_options = dict(amsgrad=False, maximize=False, foreach=None, capturable=False,
+                            differentiable=False, decoupled_weight_decay=False, fused=None)
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

@@ -16,7 +16,6 @@ rounded to that dtype between steps — and ``ax``.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._backend import xp
 from .._tensor import Tensor
@@ -47,10 +46,9 @@ class ASGD(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(foreach=None, maximize=False, differentiable=False,
-                                    capturable=False), ("step", "eta", "mu"))
+    _restore_options = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
+    _restore_scalars = ("step", "eta", "mu")
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

@@ -18,7 +18,6 @@ so Π is rounded to it as in torch), ``exp_avg`` (m), ``exp_avg_sq`` (v).
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._tensor import Tensor
 from . import _kernels as K
@@ -55,11 +54,9 @@ class NAdam(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(maximize=False, foreach=None, capturable=False,
-                                    differentiable=False, decoupled_weight_decay=False),
-                               ("step", "mu_product"))
+    _restore_options = dict(maximize=False, foreach=None, capturable=False,
+                            differentiable=False, decoupled_weight_decay=False)
+    _restore_scalars = ("step", "mu_product")
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

@@ -237,6 +237,13 @@ class Optimizer:
         return {"defaults": self.defaults, "state": self.state,
                 "param_groups": self.param_groups}
 
+    #: Group options a state pickled by an older version may lack, filled in by
+    #: ``__setstate__`` (each optimizer lists its own, as torch's do; ``None``: nothing to
+    #: restore), and the per-parameter state entries older torch versions stored as Python
+    #: numbers, turned into the 0-dim tensors used now.
+    _restore_options: dict | None = None
+    _restore_scalars: tuple = ("step",)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
@@ -246,6 +253,8 @@ class Optimizer:
             if name not in self.__dict__:
                 setattr(self, name, OrderedDict())
         self.defaults.setdefault("differentiable", False)
+        if self._restore_options is not None:
+            self._restore_defaults(self._restore_options, self._restore_scalars)
 
     def __repr__(self) -> str:
         s = self.__class__.__name__ + " ("

@@ -18,7 +18,6 @@ State per parameter: ``step`` (0-dim float tensor), ``exp_avg`` (m), ``exp_avg_s
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._backend import xp
 from .._tensor import Tensor
@@ -53,10 +52,8 @@ class RAdam(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(foreach=None, maximize=False, differentiable=False,
-                                    decoupled_weight_decay=False, capturable=False))
+    _restore_options = dict(foreach=None, maximize=False, differentiable=False,
+                            decoupled_weight_decay=False, capturable=False)
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

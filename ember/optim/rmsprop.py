@@ -19,7 +19,6 @@ State per parameter: ``step`` (0-dim float tensor), ``square_avg`` (v), and
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._tensor import Tensor
 from . import _kernels as K
@@ -53,10 +52,8 @@ class RMSprop(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(momentum=0, centered=False, foreach=None, maximize=False,
-                                    differentiable=False, capturable=False))
+    _restore_options = dict(momentum=0, centered=False, foreach=None, maximize=False,
+                            differentiable=False, capturable=False)
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

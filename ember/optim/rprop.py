@@ -14,7 +14,6 @@ State per parameter: ``step`` (0-dim float tensor), ``prev`` (g_prev), ``step_si
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._backend import xp
 from .._tensor import Tensor
@@ -47,10 +46,8 @@ class Rprop(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        self._restore_defaults(dict(foreach=None, maximize=False, differentiable=False,
-                                    capturable=False))
+    _restore_options = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
 
     @staticmethod
     def _new_state(p: Tensor, group: dict) -> dict:

@@ -15,7 +15,6 @@ Sutskever et al. form: ``lr`` multiplies the whole velocity, unlike some other f
 """
 from __future__ import annotations
 
-from typing import Any
 
 from .._tensor import Tensor
 from . import _kernels as K
@@ -51,14 +50,8 @@ class SGD(Optimizer):
         _check_impl_flags(defaults)
         super().__init__(params, defaults)
 
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
+    _restore_options = dict(nesterov=False, maximize=False, foreach=None, differentiable=False,
+                            fused=False)
 
     def step(self, closure=None):
         """Perform a single optimization step; ``closure`` re-evaluates the loss."""
