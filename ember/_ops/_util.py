@@ -165,3 +165,28 @@ def grad_for(g: Tensor, shape, np_dtype) -> Tensor:
     if g._data.dtype != np_dtype:
         g = ToDtype.apply(g, dtype=np_dtype)
     return g
+
+
+# integer types of the same width as float16/32/64, for selecting floats by their bits
+SAME_SIZE_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}
+
+
+def select_bits(mask, g, out=None):
+    """``g`` where ``mask`` else +0.0, exactly (inf, NaN and -0.0 kept where selected), into
+    ``out`` (``g``'s shape, any strides) or a new array. ``g`` is a float array whose width
+    is in ``SAME_SIZE_INT``; ``mask`` is a boolean array that broadcasts to ``g``. Done on
+    the bits: the integer view of ``g`` times the 0/1 mask (an inf/NaN outside the mask
+    cannot leak in as 0 * inf = NaN, and NumPy's ``where`` is ~10x slower on large arrays).
+    Into contiguous memory the mask is widened first (faster than a mixed-type multiply);
+    into a strided ``out`` one mixed-type pass beats two strided ones (1.3 vs 3.1 ms for
+    max-pool's backward at 64x64x24x24)."""
+    if out is None:
+        out = xp.empty(g.shape, dtype=g.dtype)      # owns its buffer (no .base)
+    it = SAME_SIZE_INT[g.dtype.itemsize]
+    oi = out.view(it)
+    if out.flags.c_contiguous:
+        xp.copyto(oi, mask)
+        xp.multiply(oi, g.view(it), out=oi)
+    else:
+        xp.multiply(g.view(it), mask.view(xp.int8), out=oi)
+    return out

@@ -14,7 +14,7 @@ from .._backend import dtypes as _dt
 from .._tensor import Tensor, _SCALAR_TYPE
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
-from ._util import grad_for, as_tensor_arg
+from ._util import grad_for, as_tensor_arg, SAME_SIZE_INT, select_bits
 
 _BY_NP = _dt._BY_NP
 _ndarray = xp.ndarray
@@ -175,28 +175,18 @@ class Where(Primitive):
         return "WhereBackward0"
 
 
-_SAME_SIZE_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}
-
-
 def _masked(mask, g: Tensor, keep_true: bool = True) -> Tensor:
     """``g`` where ``mask`` (is ``keep_true``), else +0.0 — differentiable in ``g``.
 
     A select, not a multiplication, so that inf/NaN gradients outside the mask do not leak
     in as NaN (torch's masked_fill/where semantics). Outside a recorded graph the select is
-    done on the bits: multiplying the integer view of ``g`` by the 0/1 mask keeps ``g``
-    exactly (inf, NaN, -0.0) or gives the bits of +0.0, in one pass with no finiteness
-    check (NumPy's ``where`` is ~10x slower on large arrays)."""
+    done on the bits (``select_bits``), keeping ``g`` exactly (inf, NaN, -0.0) or giving
+    +0.0."""
     gd = g._data
-    if not STATE.enabled and gd.dtype.kind == "f" and gd.dtype.itemsize in _SAME_SIZE_INT \
+    if not STATE.enabled and gd.dtype.kind == "f" and gd.dtype.itemsize in SAME_SIZE_INT \
             and isinstance(mask, xp.ndarray) and mask.dtype == xp.bool_ \
             and gd.shape == mask.shape:
-        it = _SAME_SIZE_INT[gd.dtype.itemsize]
-        keep = mask if keep_true else xp.logical_not(mask)
-        out = xp.empty(gd.shape, dtype=gd.dtype)     # owns its buffer (no .base)
-        oi = out.view(it)
-        xp.copyto(oi, keep)       # widen the mask first: faster than a mixed-type multiply
-        xp.multiply(oi, gd.view(it), out=oi)
-        return Tensor._wrap(out)
+        return Tensor._wrap(select_bits(mask if keep_true else xp.logical_not(mask), gd))
     if keep_true:
         return Where.apply(mask, g, 0, g._data.dtype)
     return Where.apply(mask, 0, g, g._data.dtype)

@@ -18,6 +18,7 @@ from .._backend import pool, xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
+from ._util import SAME_SIZE_INT, select_bits
 from .nn_ops import adjoint_pair, select_grad
 
 _wrap = Tensor._wrap
@@ -202,11 +203,8 @@ def _flat_indices(arg, geom: PoolGeom):
     return h * geom.in_sp[1] + w
 
 
-_SAME_SIZE_INT = {2: xp.int16, 4: xp.int32, 8: xp.int64}
-
-
 def _max_scatter_np(g, arg, geom):
-    if _tiles(geom) and g.dtype.kind == "f" and g.dtype.itemsize in _SAME_SIZE_INT:
+    if _tiles(geom) and g.dtype.kind == "f" and g.dtype.itemsize in SAME_SIZE_INT:
         return _scatter_tiles(g, arg, geom)
     return _scatter_offsets(g, lambda n: select_grad(arg == n, g), geom)
 
@@ -214,17 +212,13 @@ def _max_scatter_np(g, arg, geom):
 def _scatter_tiles(g, arg, geom):
     """Backward of tiling windows: each input element gets ``0.0 + g`` of its window if it
     was the winner (torch accumulates into zeros, so -0.0 becomes +0.0), else +0.0, written
-    once per offset (no zero fill, no accumulate). The select is done on the bits: an
-    integer multiply by 0/1 keeps the value exactly (inf, NaN) or gives +0.0, with no
-    0*inf = NaN leak and no ``where`` (slow in NumPy)."""
-    it = _SAME_SIZE_INT[g.dtype.itemsize]
+    once per offset (no zero fill, no accumulate), selected on the bits (``select_bits``:
+    inf/NaN cannot leak into unselected positions)."""
     g = xp.add(g, 0.0, dtype=g.dtype)
-    kh, kw = geom.kernel
     ragged = any(o * k != n for o, k, n in zip(geom.out_sp, geom.kernel, geom.in_sp))
     out = (xp.zeros if ragged else xp.empty)(g.shape[:-2] + geom.in_sp, dtype=g.dtype)
-    gi, oi = g.view(it), out.view(it)
     for n, sl in geom.offsets():
-        xp.multiply(gi, xp.equal(arg, n).view(xp.int8), out=oi[(Ellipsis,) + sl])
+        select_bits(xp.equal(arg, n), g, out=out[(Ellipsis,) + sl])
     return out
 
 
