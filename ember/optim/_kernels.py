@@ -27,7 +27,7 @@ per-call temporaries of the array's size.
 from __future__ import annotations
 
 from .._backend import xp
-from .._backend.fma import LOW as _LOW, fma   # _LOW: float32 and float16
+from .._backend.fma import LOW as _LOW, axpy_, fma   # _LOW: float32 and float16
 
 _f32 = xp.float32
 
@@ -58,7 +58,7 @@ def add_(out, other, alpha: float = 1.0) -> None:
         xp.add(out, other, out=out)
     elif out.dtype in _LOW:
         _fma(out, other, float(_f32(alpha)), out)
-    else:
+    elif not axpy_(out, other, float(alpha)):
         out += other * alpha
 
 
