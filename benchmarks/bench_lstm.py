@@ -48,21 +48,6 @@ def step():
 """
 
 
-def openblas_core() -> str | None:
-    """The kernel family numpy's OpenBLAS picked at load (None if not OpenBLAS). On Zen 5
-    it picks 'Haswell' (AVX2); ``OPENBLAS_CORETYPE=SkylakeX`` selects its AVX-512 kernels."""
-    import ctypes   # numpy (hence OpenBLAS) is already loaded through bench.py
-    with open("/proc/self/maps") as f:
-        paths = {line.split()[-1] for line in f if "openblas" in line.lower()}
-    for path in sorted(paths):
-        for name in ("scipy_openblas_get_corename64_", "openblas_get_corename"):
-            fn = getattr(ctypes.CDLL(path), name, None)
-            if fn is not None:
-                fn.restype = ctypes.c_char_p
-                return fn().decode()
-    return None
-
-
 def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=8)
@@ -71,7 +56,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--inprocess", action="store_true",
                     help="also time bench.py's in-process interleaving (biased, see above)")
     args = ap.parse_args(argv)
-    print(machine(), "openblas core:", openblas_core())
+    print(machine())   # includes OPENBLAS_CORETYPE and the kernel set OpenBLAS runs
     results = {}
     for name in ("lstm_lm", "lstm_layers"):
         results[name] = run_solo(name, args.rounds, args.steps, args.warmup,
