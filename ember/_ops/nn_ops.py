@@ -17,6 +17,7 @@ from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from . import elementwise as _ew
 from .special import erf_array
+from ._util import SAME_SIZE_INT, select_bits
 from .._backend.reduce import (sum_like_torch, torch_sum_outer, LANES as _LANES,
                                GRAIN_SIZE as _GRAIN)
 
@@ -198,11 +199,12 @@ class Hardswish(_Smooth):
 
 
 def select_grad(mask, g):
-    """``g`` where ``mask`` else 0, as torch's backward kernels do (a select: an inf/NaN in
-    ``g`` outside the mask does not leak). A multiply is ~10x faster than ``where`` in
-    NumPy, so it is used whenever ``g`` is finite."""
-    if xp.isfinite(g).all():
-        return g * mask
+    """``g`` where ``mask`` else +0.0, as torch's backward kernels do (a select: an inf/NaN
+    in ``g`` outside the mask does not leak, and a negative ``g`` outside it gives +0.0, not
+    the -0.0 of ``g * 0``). Real floats go through the bit-level select (``select_bits``,
+    ~10x faster than ``where``)."""
+    if g.dtype.kind == "f" and g.dtype.itemsize in SAME_SIZE_INT:
+        return select_bits(mask, g)
     return xp.where(mask, g, 0).astype(g.dtype, copy=False)
 
 
@@ -222,7 +224,7 @@ class _Masked(Primitive):
         m = self.mask
         if m.dtype == xp.bool_:
             if STATE.enabled:
-                return g * _wrap(m.astype(g._data.dtype))
+                return _ew.where(_wrap(m), g, 0.0)
             return _wrap(select_grad(m, g._data))
         return g * _wrap(m.astype(g._data.dtype, copy=False))
 
@@ -261,13 +263,26 @@ class Threshold(_Masked):
 
 
 class Hardsigmoid(_Masked):
+    """Backward ``g * (1/6)`` inside (-3, 3), +0.0 outside (torch's select). As in torch,
+    1/6 is the float32 constant for every dtype, and half types multiply in float32."""
     kernel, grad_name = "hardsigmoid", "HardsigmoidBackward0"
 
     @staticmethod
     def f(x):
-        inside = (x > -3) & (x < 3)
-        return (xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False), \
-            xp.where(inside, 1 / 6, 0).astype(x.dtype)
+        return (xp.clip(x + 3, 0, 6) / 6).astype(x.dtype, copy=False), (x > -3) & (x < 3)
+
+    def backward(self, g):
+        gd = g._data
+        sixth = xp.float32(1 / 6)
+        if STATE.enabled:
+            scaled = g * float(sixth) if gd.dtype.itemsize >= 4 else \
+                (g.float() * float(sixth)).to(g.dtype)
+            return _ew.where(_wrap(self.mask), scaled, 0.0)
+        if gd.dtype.itemsize < 4:
+            scaled = (gd.astype(xp.float32) * sixth).astype(gd.dtype)
+        else:
+            scaled = gd * gd.dtype.type(sixth)
+        return _wrap(select_grad(self.mask, scaled))
 
 
 class Hardshrink(_Masked):
