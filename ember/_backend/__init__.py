@@ -17,6 +17,10 @@ from .dtypes import (  # noqa: F401  (re-exported)
 )
 
 xp = np  # the array module for the only backend that exists today
+# The host's array module, whatever the device: torch's CPU generator state and draws, dtype
+# limits (finfo/iinfo). Ops use ``xp``; only host-side code such as ember/_ops/random.py
+# uses ``host``.
+host = np
 
 
 def _keep_freed_memory() -> bool:

@@ -17,9 +17,7 @@ import operator
 import os
 import warnings
 
-import numpy as _np
-
-from .._backend import xp
+from .._backend import host, xp
 from .._backend import dtypes as _dt
 from .._backend import rng_kernels as _rk
 from .._backend.mt19937 import MT19937 as _MT19937, STATE_SIZE as _STATE_SIZE
@@ -69,14 +67,14 @@ class Generator:
     def get_state(self) -> Tensor:
         """torch's 5056-byte ``CPUGeneratorImplState`` as a uint8 tensor: loads into
         ``torch.Generator.set_state`` / ``torch.set_rng_state`` and back."""
-        return Tensor._wrap(xp.frombuffer(self._engine.get_state(), dtype=_np.uint8).copy())
+        return Tensor._wrap(xp.frombuffer(self._engine.get_state(), dtype=host.uint8).copy())
 
     def set_state(self, new_state: Tensor) -> "Generator":
         if not isinstance(new_state, Tensor):
             raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
         if new_state.dtype is not _dt.uint8:
             raise TypeError("RNG state must be a torch.ByteTensor")
-        data = _np.ascontiguousarray(new_state._data).tobytes()
+        data = host.ascontiguousarray(new_state._data).tobytes()
         if len(data) != _STATE_SIZE:
             raise RuntimeError(f"Expected a CPUGeneratorImplState of size {_STATE_SIZE} but "
                                f"found the input RNG state size to be {len(data)}")
@@ -89,11 +87,11 @@ class Generator:
         return g
 
     @property
-    def _rng(self) -> _np.random.Generator:
+    def _rng(self) -> host.random.Generator:
         """A NumPy generator seeded by one ``random64()`` draw from this stream, for samplers
         that do not replay a torch kernel: reproducible under ``manual_seed``, not torch's
         numbers."""
-        return _np.random.Generator(_np.random.PCG64(int(self._engine.random64(1)[0])))
+        return host.random.Generator(host.random.PCG64(int(self._engine.random64(1)[0])))
 
     def __reduce__(self):
         return (Generator, ("cpu",), (self.initial_seed(), None, self.get_state()))
@@ -108,7 +106,7 @@ default_generator = Generator()
 default_generator.seed()
 
 
-def _gen(generator) -> _np.random.Generator:
+def _gen(generator) -> host.random.Generator:
     return (generator if generator is not None else default_generator)._rng
 
 
@@ -154,7 +152,7 @@ def _scalar_name(npd) -> str:
 def _real_np(npd):
     """The float dtype torch samples for ``npd`` (a complex tensor is sampled through its
     real view: twice as many values)."""
-    return {"F": _np.dtype(_np.float32), "D": _np.dtype(_np.float64)}.get(npd.char, npd)
+    return {"F": host.dtype(host.float32), "D": host.dtype(host.float64)}.get(npd.char, npd)
 
 
 def _draw(kernel, generator, shape, npd, *args, perm=None, **kw):
@@ -186,7 +184,7 @@ _SCALAR_NAME = {"float16": "Half", "float32": "Float", "float64": "Double"}
 def _check_uniform(a, b, npd) -> None:
     """torch's ``check_uniform_bounds``."""
     real = _real_np(npd)
-    lo, hi = float(_np.finfo(real).min), float(_np.finfo(real).max)
+    lo, hi = float(host.finfo(real).min), float(host.finfo(real).max)
     name = _CXX_NAME.get(real.name, real.name)
     if not lo <= a <= hi:
         raise RuntimeError(f"from is out of bounds for {name}")
@@ -203,13 +201,13 @@ def _check_uniform(a, b, npd) -> None:
 
 
 def _digits(npd) -> int:
-    return int(_np.finfo(npd).nmant) + 1
+    return int(host.finfo(npd).nmant) + 1
 
 
 def _via_dtype(v: int, npd) -> int:
     """``(int64_t)(scalar_t)v``."""
-    with _np.errstate(invalid="ignore", over="ignore"):
-        return int(_np.array(v, dtype=_np.int64).astype(npd).astype(_np.int64))
+    with host.errstate(invalid="ignore", over="ignore"):
+        return int(host.array(v, dtype=host.int64).astype(npd).astype(host.int64))
 
 
 def _update_from(frm: int, npd) -> int:
@@ -232,11 +230,11 @@ def _check_int_range(frm: int, to_inc: int, npd) -> None:
     """torch's ``check_from_to_in_range``."""
     name = _CXX_NAME.get(npd.name, npd.name)
     if npd.kind == "f":
-        lo, hi = float(_np.finfo(npd).min), float(_np.finfo(npd).max)
-    elif npd == _np.bool_:
+        lo, hi = float(host.finfo(npd).min), float(host.finfo(npd).max)
+    elif npd == host.bool_:
         lo, hi = 0, 1
     else:
-        lo, hi = int(_np.iinfo(npd).min), int(_np.iinfo(npd).max)
+        lo, hi = int(host.iinfo(npd).min), int(host.iinfo(npd).max)
     if not lo <= frm <= hi:
         raise RuntimeError(f"from is out of bounds for {name}")
     if not lo <= to_inc <= hi:
@@ -258,7 +256,7 @@ _INT64_MIN = -(1 << 63)
 def _random_ints(generator, shape, npd, frm=None, to=None, has_to=False, perm=None):
     """torch's ``random_`` values: ``frm is None`` is ``random_()``; ``has_to`` gives
     [frm, to); otherwise [frm, the dtype's largest value] (torch's random_from_to_impl)."""
-    npd = _np.dtype(npd)
+    npd = host.dtype(npd)
     n = math.prod(shape)
     if frm is None:
         vals = _rk.random_default(_eng(generator), n, npd)
@@ -284,11 +282,11 @@ def _random_ints(generator, shape, npd, frm=None, to=None, has_to=False, perm=No
                                    f"equal to 'to_inc' casted to dtype, but got from={frm} > "
                                    f"to_inc={to_inc}")
         else:
-            to_inc = 1 if npd == _np.bool_ else int(_np.iinfo(npd).max)
+            to_inc = 1 if npd == host.bool_ else int(host.iinfo(npd).max)
         _check_int_range(frm, to_inc, npd)
         vals = _rk.random_from_to(_eng(generator), n, npd, to_inc - frm + 1, frm)
     else:
-        if npd not in (_np.int64, _np.float32, _np.float64):
+        if npd not in (host.int64, host.float32, host.float64):
             raise RuntimeError("random_full_64_bits_range_kernel_cpu handles only int64, double,"
                                " float and bfloat16")
         vals = _rk.random_full_64(_eng(generator), n, npd)
@@ -307,7 +305,7 @@ class _Sampled(Primitive):
     zero gradient to those tensors (torch's NormalBackward*/BernoulliBackward*...)."""
 
     def forward(self, *params, arr, nm):
-        self.nm, self.metas = nm, [(p.shape, p.dtype) if isinstance(p, _np.ndarray) else None
+        self.nm, self.metas = nm, [(p.shape, p.dtype) if isinstance(p, host.ndarray) else None
                                    for p in params]
         return arr
 
@@ -352,7 +350,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
     if high <= low:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
                            f"to={high}")
-    npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _np.dtype(_np.int64)
+    npd = _dt.to_numpy_dtype(dtype) if dtype is not None else host.dtype(host.int64)
     arr = _random_ints(generator, parse_size((size,)), npd, low, high, True)
     return _out(arr, requires_grad)
 
@@ -363,7 +361,7 @@ def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=Non
     n = int(n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    npd = _dt.to_numpy_dtype(dtype) if dtype is not None else _np.dtype(_np.int64)
+    npd = _dt.to_numpy_dtype(dtype) if dtype is not None else host.dtype(host.int64)
     if npd.kind == "f" and n > (1 << _digits(npd)) + 1:
         raise RuntimeError(f"n cannot be greater than {(1 << _digits(npd)) + 1} for "
                            f"{_SCALAR_NAME[npd.name]} type.")
@@ -462,12 +460,12 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not input.dtype.is_floating_point:
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
                            f"{_scalar_name(input._data.dtype)}")
-    p = input._data.astype(_np.float64)
+    p = input._data.astype(host.float64)
     if p.ndim not in (1, 2):
         raise RuntimeError("prob_dist must be 1 or 2 dim")
     n_cat = p.shape[-1]
     if num_samples <= 0:
-        raise RuntimeError(f"cannot sample n_sample <= 0 samples")
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
     if not replacement and num_samples > n_cat:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
@@ -481,7 +479,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
         out = _rk.multinomial_without_replacement(_eng(generator), probs, num_samples)
     else:
         out = _rk.multinomial_with_replacement(_eng(generator), probs, num_samples)
-    return Tensor._wrap(out.astype(_np.int64).reshape(p.shape[:-1] + (num_samples,)))
+    return Tensor._wrap(out.astype(host.int64).reshape(p.shape[:-1] + (num_samples,)))
 
 
 # ---- in-place samplers (Tensor methods) ----------------------------------------------------
