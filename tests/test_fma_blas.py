@@ -82,14 +82,14 @@ def test_selftest_rejects_two_roundings():
 
 
 def test_fallback_same_bits_as_blas():
-    """EMBER_NO_BLAS_FMA=1 (the float64 detour) gives the same float32 bits."""
+    """EMBER_NO_BLAS_CALLS=1 (the float64 detour) gives the same float32 bits."""
     code = ("import numpy as np; from ember.optim import _kernels as K;"
             "r = np.random.default_rng(3); a = r.standard_normal(9000).astype(np.float32);"
             "b = r.standard_normal(9000).astype(np.float32); K.add_(a, b, -0.37);"
             "import sys; sys.stdout.write(a.tobytes().hex())")
     outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            check=True, env=dict(__import__("os").environ, **env)).stdout
-            for env in ({}, {"EMBER_NO_BLAS_FMA": "1"})]
+            for env in ({}, {"EMBER_NO_BLAS_CALLS": "1"})]
     assert outs[0] == outs[1]
 
 

@@ -16,14 +16,13 @@ to BLAS; a last partial block takes the detour (float32) or runs zero-padded (fl
 float32 arrays under 4096 elements keep the detour, which costs less there. A dtype takes this route only
 after a self-test on first use showed its axpy fused on every element (and, for float32,
 equal to the float64 detour); otherwise, on other BLAS builds, for non-contiguous or
-overlapping operands, or with ``EMBER_NO_BLAS_FMA=1``, the detour is used.
+overlapping operands, or with ``EMBER_NO_BLAS_CALLS=1``, the detour is used.
 """
 from __future__ import annotations
 
-import glob
-import os
-
 import numpy as _np
+
+from . import blas as _blas
 
 xp = _np
 _f32, _f64 = xp.dtype(xp.float32), xp.dtype(xp.float64)
@@ -46,39 +45,14 @@ _AXPY_MIN_F32 = 4096    # below this many elements the detour is faster (measure
 _axpy_fns: dict | None = None     # dtype -> ctypes function once resolved ({} if unusable)
 
 
-def _blas_libraries():
-    """Paths of the BLAS libraries bundled with NumPy's wheel (Linux ``numpy.libs``, macOS
-    ``numpy/.dylibs``)."""
-    root = os.path.dirname(_np.__file__)
-    found = []
-    for pattern in (os.path.join(root, os.pardir, "numpy.libs", "*blas*"),
-                    os.path.join(root, ".dylibs", "*blas*")):
-        found += sorted(glob.glob(pattern))
-    return found
+def _axpy_argtypes(int_t, real):
+    import ctypes
+    return [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
 
 
 def _load_axpy() -> dict:
     """``{dtype: fn}`` for float32/float64 axpy in NumPy's BLAS, or ``{}``."""
-    import ctypes      # here, not at module level: import ember stays fast
-    names = (("scipy_cblas_{}axpy64_", ctypes.c_int64), ("cblas_{}axpy64_", ctypes.c_int64),
-             ("cblas_{}axpy", ctypes.c_int))
-    for path in _blas_libraries():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for pattern, int_t in names:
-            fns = {}
-            for code, dt, real in (("s", _f32, ctypes.c_float), ("d", _f64, ctypes.c_double)):
-                fn = getattr(lib, pattern.format(code), None)
-                if fn is None:
-                    break
-                fn.restype = None
-                fn.argtypes = [int_t, real, ctypes.c_void_p, int_t, ctypes.c_void_p, int_t]
-                fns[dt] = fn
-            if len(fns) == 2:
-                return fns
-    return {}
+    return _blas.find("axpy", _axpy_argtypes)
 
 
 def _detour(x, alpha, out):
@@ -145,8 +119,7 @@ def axpy_(out, x, alpha: float) -> bool:
     Returns False (and does nothing) otherwise."""
     global _axpy_fns
     if _axpy_fns is None:
-        _axpy_fns = _axpy_selftest(_load_axpy()) if not os.environ.get("EMBER_NO_BLAS_FMA") \
-            else {}
+        _axpy_fns = _axpy_selftest(_load_axpy())
     fn = _axpy_fns.get(out.dtype)
     # alpha == 0: OpenBLAS's axpy returns early, but 0 * inf / 0 * nan must still be nan.
     # Small float32 arrays: the (exact) float64 detour costs less than the ctypes calls.

@@ -17,6 +17,7 @@ import math
 import numbers
 
 from .._backend import pool, xp
+from .._backend.blas import transpose_copy
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
@@ -62,12 +63,30 @@ def _pad(x, geom: Geom):
     return out
 
 
+def _to_batch_last(a):
+    """``a (N, *rest)`` as a C-contiguous ``(*rest, N)`` copy: one blocked transposing copy
+    of the ``(N, prod(rest))`` matrix (3-5x faster than NumPy's strided copy)."""
+    N = a.shape[0]
+    rest = a.shape[1:]
+    t = transpose_copy(xp.ascontiguousarray(a).reshape(N, -1))
+    return t.reshape(rest + (N,))
+
+
+def _from_batch_last(a):
+    """``a (*rest, N)`` as a C-contiguous ``(N, *rest)`` copy (see ``_to_batch_last``)."""
+    N = a.shape[-1]
+    rest = a.shape[:-1]
+    t = transpose_copy(xp.ascontiguousarray(a).reshape(-1, N))
+    return t.reshape((N,) + rest)
+
+
 def _pad_batch_last(x, geom: Geom):
     """``x (N, C, *S)`` as a padded ``(C, *S_padded, N)`` copy."""
-    nd = geom.nd
+    t = _to_batch_last(x)
+    if not any(geom.pad_l) and not any(geom.pad_r):
+        return t
     out = xp.zeros((x.shape[1],) + geom.padded + (x.shape[0],), dtype=x.dtype)
-    out[(slice(None),) + tuple(slice(a, a + s) for a, s in zip(geom.pad_l, geom.in_sp))] = \
-        x.transpose((1,) + tuple(range(2, 2 + nd)) + (0,))
+    out[(slice(None),) + tuple(slice(a, a + s) for a, s in zip(geom.pad_l, geom.in_sp))] = t
     return out
 
 
@@ -131,7 +150,7 @@ def _gmat(g, geom: Geom):
     G = geom.groups
     L = math.prod(g.shape[2:])
     if geom.batch_last:
-        return g.reshape(N, O, L).transpose(1, 2, 0).reshape(G, O // G, L * N)
+        return _to_batch_last(g.reshape(N, O, L)).reshape(G, O // G, L * N)
     return g.reshape(N, G, O // G, L)
 
 
@@ -142,8 +161,7 @@ def _apply_w(w, col, N, geom: Geom):
     out = xp.matmul(w.reshape(G, O // G, -1), col)
     if not geom.batch_last:
         return out.reshape((N, O) + geom.out_sp)
-    out = out.reshape((O,) + geom.out_sp + (N,))
-    return xp.ascontiguousarray(xp.moveaxis(out, -1, 0))
+    return _from_batch_last(out.reshape((O,) + geom.out_sp + (N,)))
 
 
 def _conv_forward(x, w, b, geom: Geom):
@@ -223,8 +241,7 @@ def _conv_input_grad(g, w, geom: Geom, C):
     gcol = xp.matmul(wt, _gmat(g, geom))
     if geom.batch_last:
         gcol = gcol.reshape((C,) + geom.kernel + geom.out_sp + (N,))
-        gx = _col2im(gcol, 1, (C,), geom, g.dtype, (N,))
-        return xp.ascontiguousarray(xp.moveaxis(gx, -1, 0))
+        return _from_batch_last(_col2im(gcol, 1, (C,), geom, g.dtype, (N,)))
     gcol = gcol.reshape((N, C) + geom.kernel + geom.out_sp)
     return xp.ascontiguousarray(_col2im(gcol, 2, (N, C), geom, g.dtype))
 

@@ -29,6 +29,7 @@ raises a RuntimeError naming this op.
 from __future__ import annotations
 
 from .._backend import xp
+from .._backend.blas import transpose_copy
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
@@ -77,13 +78,10 @@ def _mm_t(a, b, buf):
 
 
 def _transposed(w):
-    """``w.T`` as a C-contiguous array, copied 32 rows at a time: numpy's one-call
-    transposing copy of a (4H, P) weight is 2-3x slower (it walks one side with a large
-    stride)."""
-    out = xp.empty((w.shape[1], w.shape[0]), w.dtype)
-    for i in range(0, w.shape[0], 32):
-        out[:, i:i + 32] = w[i:i + 32].T
-    return out
+    """``w.T`` as a C-contiguous array, by BLAS's blocked transposing copy (a (1024, 256)
+    weight: 333 us as NumPy's one-call copy, 56 us here). Only ever multiplied afterwards,
+    so the copy's quieting of signalling NaNs cannot show."""
+    return transpose_copy(w)
 
 
 # ---------------------------------------------------------------------------------------
@@ -188,7 +186,9 @@ def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, reverse, save, S):
         if HP is None:
             HP = HT[:, B:] if reverse else HT[:, :N]
         S.update(A=A, CB=CB, TC=TC, HprevT=HP, M=M)
-    return xp.ascontiguousarray(HT[:, out0:out0 + N].T), h_n, c_n
+    # the outputs, (N, P): the states are computed (never copied) values, so the BLAS
+    # transpose's NaN quieting cannot show (222 -> 37 us for (1120, 256))
+    return transpose_copy(HT[:, out0:out0 + N]), h_n, c_n
 
 
 def _gru_forward(X, h0, w_ih, w_hh, b_ih, b_hh, steps, save, S):
@@ -365,7 +365,7 @@ def _gru_backward(S, dY, dh, w_hh, steps):
     t1b = xp.empty((B, H), dt)
     t2b = xp.empty((B, H), dt)
     hbuf = xp.empty(B * H, dt)
-    whhT = xp.ascontiguousarray(w_hh.T)
+    whhT = _transposed(w_hh)
     mul, sub = xp.multiply, xp.subtract
     for s, e, n, dhp in _bptt(steps, dh, dY):
         gx = GX[s:e]
@@ -401,7 +401,7 @@ def _rnn_backward(Y, S, dY, dh, w_hh, relu, steps):
     dZ = xp.empty((N, H), Y.dtype)
     t1b = xp.empty((B, H), Y.dtype)
     hbuf = xp.empty(B * H, Y.dtype)
-    whhT = xp.ascontiguousarray(w_hh.T)
+    whhT = _transposed(w_hh)
     for s, e, n, dhp in _bptt(steps, dh, dY):
         y = Y[s:e]
         dz = dZ[s:e]
