@@ -65,6 +65,21 @@ def find(stem: str, argtypes) -> dict:
     return {}
 
 
+def threads_getter():
+    """A zero-argument function returning OpenBLAS's current thread count, or None."""
+    import ctypes
+    if os.environ.get("EMBER_NO_BLAS_CALLS"):
+        return None
+    for lib in _libraries():
+        for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                     "openblas_get_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype, fn.argtypes = ctypes.c_int, []
+                return fn
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # Transposing copy
 # ---------------------------------------------------------------------------------------

@@ -33,16 +33,19 @@ _CHUNK = 1 << 15   # float64 scratch of 256 KB: stays in cache, allocated once p
 # ---------------------------------------------------------------------------------------
 # BLAS axpy (y <- alpha * x + y, fused) for the in-place scalar case
 # ---------------------------------------------------------------------------------------
-# Elements per BLAS call: a multiple of the kernels' vector block (at most 64 elements), and
-# below OpenBLAS's 10,000-element threshold for splitting axpy across threads, whose split
-# points need not fall on a block boundary (elements past the last whole block go through a
-# scalar C loop that does not fuse). The last n % 64 elements take the float64 detour
-# (float32) or run as one zero-padded block (float64).
+# OpenBLAS's axpy kernels fuse every element of their vector blocks (at most 64 elements);
+# elements past a thread's last whole block go through a scalar C loop that does not. Above
+# 10,000 elements OpenBLAS splits a call evenly across its threads, so ember passes it a
+# length that is a multiple of 64 x threads (every thread's share is then whole blocks),
+# or, when the thread count cannot be read, calls it in single-thread pieces of 8192. The
+# remaining n % (64 x threads) elements take the float64 detour (float32) or run as
+# zero-padded whole blocks (float64).
 _AXPY_BLOCK = 64
 _AXPY_CALL = 8192
 _AXPY_MIN_F32 = 4096    # below this many elements the detour is faster (measured: 2304 -> 3.3
 #                         vs 4.5 us; 100352 -> 70 vs 25 us)
 _axpy_fns: dict | None = None     # dtype -> ctypes function once resolved ({} if unusable)
+_threads_fn = None                # BLAS thread count getter, once resolved (False: none)
 
 
 def _axpy_argtypes(int_t, real):
@@ -53,6 +56,14 @@ def _axpy_argtypes(int_t, real):
 def _load_axpy() -> dict:
     """``{dtype: fn}`` for float32/float64 axpy in NumPy's BLAS, or ``{}``."""
     return _blas.find("axpy", _axpy_argtypes)
+
+
+def _blas_threads():
+    """OpenBLAS's current thread count (it can change at run time), or None if unknown."""
+    global _threads_fn
+    if _threads_fn is None:
+        _threads_fn = _blas.threads_getter() or False
+    return _threads_fn() if _threads_fn else None
 
 
 def _detour(x, alpha, out):
@@ -79,35 +90,42 @@ def _product_error(x, alpha):
 
 
 def _axpy_selftest(fns) -> dict:
-    """Keep the dtypes whose BLAS axpy is fused on every element of test data spanning
-    several calls: with ``z = -round(x * alpha)`` a fused result is exactly the product's
-    rounding error, which separate roundings lose (they give 0). float32 also has to match
-    the float64 detour on random data."""
+    """Keep the dtypes whose BLAS axpy is fused on every element of test data in both call
+    patterns ``axpy_`` uses (single-thread pieces, and one multi-thread call of a length
+    that splits into whole blocks): with ``z = -round(x * alpha)`` a fused result is exactly
+    the product's rounding error, which separate roundings lose (they give 0). float32 also
+    has to match the float64 detour on random data."""
     rng = _np.random.default_rng(1234)
-    n = 2 * _AXPY_CALL + 3 * _AXPY_BLOCK
     good = {}
     for dt, fn in fns.items():
-        x = rng.standard_normal(n).astype(dt)
-        alpha = float(dt.type(-0.3712))
-        got = -(x * dt.type(alpha))
-        _run_axpy(fn, x, alpha, got, n)
-        ok = _np.array_equal(got, _product_error(x, dt.type(alpha)))
-        if ok and dt == _f32:
-            z = rng.standard_normal(n).astype(dt)
-            got, want = z.copy(), z.copy()
-            _run_axpy(fn, x, alpha, got, n)
-            _detour(x, alpha, want)
-            ok = _np.array_equal(got.view(_np.int32), want.view(_np.int32))
+        ok = True
+        for threaded in (False, True):
+            unit = _AXPY_BLOCK * ((_blas_threads() or 1) if threaded else 1)
+            n = -(-max(3 * _AXPY_CALL, 4 * unit) // unit) * unit     # above 10,000
+            x = rng.standard_normal(n).astype(dt)
+            alpha = float(dt.type(-0.3712))
+            got = -(x * dt.type(alpha))
+            _run_axpy(fn, x, alpha, got, n, threaded)
+            ok = ok and _np.array_equal(got, _product_error(x, dt.type(alpha)))
+            if ok and dt == _f32:
+                z = rng.standard_normal(n).astype(dt)
+                got, want = z.copy(), z.copy()
+                _run_axpy(fn, x, alpha, got, n, threaded)
+                _detour(x, alpha, want)
+                ok = _np.array_equal(got.view(_np.int32), want.view(_np.int32))
         if ok:
             good[dt] = fn
     return good
 
 
-def _run_axpy(fn, x, alpha, out, n):
-    """BLAS axpy over the first ``n`` elements (a multiple of the block), in single-thread
-    calls (see ``_AXPY_CALL``)."""
+def _run_axpy(fn, x, alpha, out, n, threaded):
+    """BLAS axpy over the first ``n`` elements: one call (``threaded``; ``n`` a multiple of
+    64 x threads) or single-thread pieces of ``_AXPY_CALL`` (``n`` a multiple of 64)."""
     size = out.itemsize
     xa, oa = x.ctypes.data, out.ctypes.data
+    if threaded:
+        fn(n, alpha, xa, 1, oa, 1)
+        return
     for i in range(0, n, _AXPY_CALL):
         m = min(_AXPY_CALL, n - i)
         fn(m, alpha, xa + i * size, 1, oa + i * size, 1)
@@ -123,25 +141,30 @@ def axpy_(out, x, alpha: float) -> bool:
     fn = _axpy_fns.get(out.dtype)
     # alpha == 0: OpenBLAS's axpy returns early, but 0 * inf / 0 * nan must still be nan.
     # Small float32 arrays: the (exact) float64 detour costs less than the ctypes calls.
-    if (fn is None or alpha == 0 or (out.dtype == _f32 and out.size < _AXPY_MIN_F32) or type(x) is not _np.ndarray or type(out) is not _np.ndarray
+    if (fn is None or alpha == 0 or (out.dtype == _f32 and out.size < _AXPY_MIN_F32)
+            or type(x) is not _np.ndarray or type(out) is not _np.ndarray
             or x.dtype != out.dtype or x.shape != out.shape or not x.flags.c_contiguous
             or not out.flags.c_contiguous or not out.flags.writeable
             or (x is not out and _np.may_share_memory(x, out))):
         return False
     n = out.size
-    head = n - n % _AXPY_BLOCK
+    nt = _blas_threads()
+    threaded = nt is not None and _AXPY_BLOCK * nt <= _AXPY_CALL
+    unit = _AXPY_BLOCK * nt if threaded else _AXPY_BLOCK
+    head = n - n % unit
     if head:
-        _run_axpy(fn, x, alpha, out, head)
-    if head < n and out.dtype == _f32:    # the last partial block: the detour is exact
+        _run_axpy(fn, x, alpha, out, head, threaded)
+    if head < n and out.dtype == _f32:    # the partial blocks: the detour is exact
         _detour(x.reshape(-1)[head:], alpha, out.reshape(-1)[head:])
-    elif head < n:    # float64: the last partial block through a zero-padded whole block
+    elif head < n:    # float64: the partial blocks through zero-padded whole blocks
         r = n - head
-        xs = xp.zeros(_AXPY_BLOCK, out.dtype)
-        os_ = xp.zeros(_AXPY_BLOCK, out.dtype)
+        m = -(-r // _AXPY_BLOCK) * _AXPY_BLOCK      # at most _AXPY_CALL: one thread
+        xs = xp.zeros(m, out.dtype)
+        os_ = xp.zeros(m, out.dtype)
         xs[:r] = x.reshape(-1)[head:]
         ot = out.reshape(-1)[head:]
         os_[:r] = ot
-        _run_axpy(fn, xs, alpha, os_, _AXPY_BLOCK)
+        _run_axpy(fn, xs, alpha, os_, m, False)
         ot[...] = os_[:r]
     return True
 
