@@ -115,8 +115,10 @@ def transpose_copy(a, out=None):
     global _omat
     if out is None:
         out = _np.empty((a.shape[1], a.shape[0]), a.dtype)
+    # (a BLAS with 32-bit integers takes dimensions and strides below 2**31)
     if a.size < _TRANSPOSE_MIN or type(a) is not _np.ndarray or a.ndim != 2 \
-            or a.dtype not in (_f32, _f64) or out.dtype != a.dtype:
+            or a.dtype not in (_f32, _f64) or out.dtype != a.dtype \
+            or a.strides[0] >= (1 << 31) * a.itemsize or a.size >= 1 << 31:
         _np.copyto(out, a.T)
         return out
     if _omat is None:

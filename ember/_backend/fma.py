@@ -149,7 +149,8 @@ def axpy_(out, x, alpha: float) -> bool:
         return False
     n = out.size
     nt = _blas_threads()
-    threaded = nt is not None and _AXPY_BLOCK * nt <= _AXPY_CALL
+    # (one call only below 2**31 elements: a BLAS with 32-bit integers could not take more)
+    threaded = nt is not None and _AXPY_BLOCK * nt <= _AXPY_CALL and n < 1 << 31
     unit = _AXPY_BLOCK * nt if threaded else _AXPY_BLOCK
     head = n - n % unit
     if head:
