@@ -4,7 +4,7 @@
   kernels do; used by ``fma.axpy_`` for optimizer updates.
 * ``omatcopy`` (out-of-place transposing copy): blocked, 2-5x faster than NumPy's copy of a
   transposed view (``(3136, 64)``: 131 -> 28 us); used by :func:`transpose_copy` for the
-  layout changes of convolution.
+  layout changes of convolution and of the LSTM kernels.
 
 Host NumPy arrays only; on a BLAS without these symbols (or one that fails a self-test),
 or with ``EMBER_NO_BLAS_CALLS=1`` set, callers fall back to NumPy. Library handles are

@@ -10,13 +10,13 @@ ulp from torch).
 When ``z`` is the output and ``y`` a scalar (``out.add_(x, alpha=a)``, every optimizer's
 parameter update), the product-sum runs in the BLAS that NumPy links instead: OpenBLAS's
 ``saxpy``/``daxpy`` kernels use the CPU's fused multiply-add for every element of their
-vector blocks, which is torch's rounding, at about a tenth of the float64 detour's cost
-(and float64 arrays get a single rounding too, bit for bit torch's). Only whole blocks go
-to BLAS; a last partial block takes the detour (float32) or runs zero-padded (float64), and
-float32 arrays under 4096 elements keep the detour, which costs less there. A dtype takes this route only
-after a self-test on first use showed its axpy fused on every element (and, for float32,
-equal to the float64 detour); otherwise, on other BLAS builds, for non-contiguous or
-overlapping operands, or with ``EMBER_NO_BLAS_CALLS=1``, the detour is used.
+vector blocks, which is torch's rounding, at about a tenth of the float64 detour's cost,
+and float64 arrays get a single rounding too (bit for bit torch's). See ``axpy_`` for how
+calls are sized so that no element falls outside a whole block. A dtype takes this route
+only after a self-test on first use showed its axpy fused on every element (and, for
+float32, equal to the float64 detour); float32 arrays under 4096 elements, other BLAS
+builds, non-contiguous or overlapping operands, and ``EMBER_NO_BLAS_CALLS=1`` keep the
+detour.
 """
 from __future__ import annotations
 

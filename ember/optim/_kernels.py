@@ -5,9 +5,11 @@ torch's CPU kernels for ``add(alpha=)``, ``addcmul`` and ``lerp`` use a fused mu
 moves float32 trajectories by an ulp per step and makes printed losses drift from torch's.
 For float32 (and float16) arrays these kernels form the product and the sum in float64 —
 the product of two float32 values is exact there — and round once to the array's dtype,
-which gives torch's fused result (checked against torch element by element). float64 arrays
-have no wider type to borrow, so they use plain NumPy arithmetic (an ulp from torch at
-most per operation).
+which gives torch's fused result (checked against torch element by element). ``add_`` with
+a scalar ``alpha`` (and ``lerp_`` with a small weight) goes through the BLAS axpy instead
+where it passed its self-test (ember/_backend/fma.py), which is fused in float64 too;
+otherwise float64 arrays have no wider type to borrow and use plain NumPy arithmetic (an
+ulp from torch at most per operation).
 
 Scalars are rounded to float32 first for float32 arrays, as torch's kernels do with their
 ``opmath`` scalars. ``addcdiv``, scalar ``mul``/``div`` and ``sqrt`` round per operation in
