@@ -101,7 +101,9 @@ def _axpy_selftest(fns) -> dict:
         ok = True
         for threaded in (False, True):
             unit = _AXPY_BLOCK * ((_blas_threads() or 1) if threaded else 1)
-            n = -(-max(3 * _AXPY_CALL, 4 * unit) // unit) * unit     # above 10,000
+            # an odd number of units above 10,000 elements: the last piece (and each
+            # thread's share) is then not a multiple of any larger kernel block either
+            n = (2 * -(-3 * _AXPY_CALL // (2 * unit)) + 1) * unit
             x = rng.standard_normal(n).astype(dt)
             alpha = float(dt.type(-0.3712))
             got = -(x * dt.type(alpha))
