@@ -52,3 +52,14 @@ def test_omatcopy_selftest_rejects_a_wrong_kernel():
     fns = blas.find("omatcopy", blas._omat_argtypes)
     if fns:     # NumPy's OpenBLAS has it: the real one passes
         assert set(blas._omat_selftest(fns)) == {np.dtype(np.float32), np.dtype(np.float64)}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_transpose_copy_broadcast_and_overlapping_rows(dtype):
+    """Rows with stride 0 (an expanded parameter) or overlapping rows take NumPy's copy."""
+    row = np.arange(300, dtype=dtype)
+    b = np.broadcast_to(row, (64, 300))
+    assert np.array_equal(blas.transpose_copy(b), b.T)
+    base = np.arange(70000, dtype=dtype)
+    ov = np.lib.stride_tricks.as_strided(base, (100, 600), (base.itemsize * 7, base.itemsize))
+    assert np.array_equal(blas.transpose_copy(ov), ov.T)

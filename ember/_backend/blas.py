@@ -125,11 +125,12 @@ def transpose_copy(a, out=None):
         _omat = _omat_selftest(find("omatcopy", _omat_argtypes))
     fn = _omat.get(a.dtype)
     item = a.itemsize
-    if (fn is None or a.strides[1] != item or a.strides[0] % item or a.strides[0] < 0
-            or not out.flags.c_contiguous):
+    # rows must not overlap (a broadcast row stride of 0 would read past the data)
+    if (fn is None or a.strides[1] != item or a.strides[0] % item
+            or a.strides[0] < a.shape[1] * item or not out.flags.c_contiguous):
         _np.copyto(out, a.T)
         return out
     rows, cols = a.shape
-    fn(_ROW_MAJOR, _TRANS, rows, cols, 1.0, a.ctypes.data, max(cols, a.strides[0] // item),
+    fn(_ROW_MAJOR, _TRANS, rows, cols, 1.0, a.ctypes.data, a.strides[0] // item,
        out.ctypes.data, rows)
     return out
