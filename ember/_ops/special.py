@@ -42,6 +42,8 @@ _Q = (2.56852019228982242e00, 1.87295284992346047e00, 5.27905102951428412e-1,
 
 _SMALL = 0.46875
 _XBIG = 27.3          # erfc(x) underflows to 0 (past the subnormals) beyond this
+_SELECT_MIN = 4096    # arrays from this size evaluate both pieces everywhere and select
+_CHUNK = 32768        # larger arrays are done in pieces of this many elements
 
 
 def _horner(z, coefs, lead):
@@ -126,14 +128,28 @@ def _as_f64(x):
 
 
 def _erf_family(x, complement):
-    x64 = _as_f64(x).reshape(-1)
+    if x.size <= _CHUNK:
+        return _erf_family_flat(x.reshape(-1), complement).reshape(x.shape)
+    # large arrays a cache-sized piece at a time: the ~40 float64 temporaries of each piece
+    # stay in cache (2.4M float32 arguments: 56 -> ~32 ms); elementwise, so the same bits
+    xf = x.reshape(-1)
+    out = xp.empty(xf.shape, x.dtype)
+    for i in range(0, xf.size, _CHUNK):
+        out[i:i + _CHUNK] = _erf_family_flat(xf[i:i + _CHUNK], complement)
+    return out.reshape(x.shape)
+
+
+def _erf_family_flat(x, complement):
+    """erf / erfc of a 1-d array."""
+    x64 = _as_f64(x)
     y = xp.abs(x64)
     small = y <= _SMALL
     if small.all():
         out = _erf_small(x64)
         if complement:
             out = 1.0 - out
-    else:
+    elif small.sum() * 8 < small.size or x64.size < _SELECT_MIN:
+        # mostly large arguments (or few elements): evaluate each piece on its subset
         out = xp.empty_like(x64)
         e = _erf_small(x64[small])
         out[small] = 1.0 - e if complement else e
@@ -146,7 +162,22 @@ def _erf_family(x, complement):
             out[big] = xp.copysign(1.0 - c, xb)
         nan = xp.isnan(y)
         out[nan] = x64[nan]
-    return out.reshape(x.shape).astype(x.dtype, copy=False)
+    else:
+        # both pieces over the whole array, then a select: gathering and scattering a mixed
+        # subset with boolean masks costs ~5 ns an element each way, more than the pieces'
+        # arithmetic (2.4M float32 arguments: 77 -> 56 ms). Same formulas per element, so
+        # the same bits.
+        with xp.errstate(all="ignore"):
+            e = _erf_small(x64)
+            c = _erfc_pos(xp.clip(y, _SMALL, None), x.dtype == xp.float64)
+            if complement:
+                out = xp.where(small, 1.0 - e, xp.where(x64 < 0, 2.0 - c, c))
+            else:
+                out = xp.where(small, e, xp.copysign(1.0 - c, x64))
+        nan = xp.isnan(y)
+        if nan.any():
+            out[nan] = x64[nan]
+    return out.astype(x.dtype, copy=False)
 
 
 def erf_array(x):
