@@ -420,6 +420,13 @@ def main(argv=None):
         print(f"SGEMM: NumPy {g:.1f} GFLOP/s (torch {results['torch_sgemm_gflops']:.1f}); "
               "mnist_net GEMM-bound step at NumPy's rate: "
               f"{results['mnist_net_gemm_bound_ms']:.2f} ms")
+        w3 = results["workloads"].get("mnist_net")
+        if w3:
+            bound = results["mnist_net_gemm_bound_ms"]
+            results["mnist_net_step_over_bound"] = {"ember": w3["ember_ms"] / bound,
+                                                    "torch": w3["torch_ms"] / bound}
+            print(f"mnist_net step / GEMM bound: ember {w3['ember_ms'] / bound:.2f}x, "
+                  f"torch {w3['torch_ms'] / bound:.2f}x (target: ember at most 1.5x)")
         print(f"import: ember {results['import_s']['ember']:.3f} s, "
               f"torch {results['import_s']['torch']:.3f} s")
         print(f"peak RSS training mnist_net: ember {results['peak_rss_mb']['ember']} MB, "
