@@ -12,6 +12,7 @@ ACTS = {
     "hardtanh": (lambda F: F.hardtanh),
     "relu6": (lambda F: F.relu6),
     "hardsigmoid": (lambda F: F.hardsigmoid),
+    "hardswish": (lambda F: F.hardswish),
     "hardshrink": (lambda F: lambda t: F.hardshrink(t, 1.0)),
     "softshrink": (lambda F: lambda t: F.softshrink(t, 1.0)),
     "threshold": (lambda F: lambda t: F.threshold(t, 0.3, 2.0)),

@@ -187,6 +187,8 @@ class LogSigmoid(_Smooth):
 
 
 class Hardswish(_Smooth):
+    """Backward as torch's kernel: +0.0 for ``x <= -3`` (a select, whatever the sign of the
+    incoming gradient), ``g * (x / 3 + 0.5)`` for ``x < 3``, else ``g`` (NaN too)."""
     kernel, grad_name = "hardswish", "HardswishBackward0"
 
     @staticmethod
@@ -195,7 +197,24 @@ class Hardswish(_Smooth):
 
     @staticmethod
     def d(x, M):
-        return M.where(x <= -3, 0.0, M.where(x < 3, x / 3 + 0.5, 1.0))
+        return M.where(x < 3, x / 3 + 0.5, 1.0)
+
+    def backward(self, g):
+        x, = self.saved_inputs
+        low = x.dtype.itemsize < 4        # half types compute in float32, as torch's kernel
+        if STATE.enabled:
+            if low:
+                gx = (g.float() * self.d(x.float(), _EM)).to(g.dtype)
+            else:
+                gx = g * self.d(x, _EM)
+            return _ew.where(x <= -3, 0.0, gx)
+        xd, gd = x._data, g._data
+        with xp.errstate(over="ignore", invalid="ignore"):
+            if low:
+                gx = (gd.astype(xp.float32) * self.d(xd.astype(xp.float32), _NP)).astype(gd.dtype)
+            else:
+                gx = gd * self.d(xd, _NP)
+            return _wrap(select_grad(~(xd <= -3), gx))
 
 
 def select_grad(mask, g):
