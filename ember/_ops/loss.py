@@ -261,12 +261,16 @@ class _ClassLoss(Primitive):
         return g * (_wrap(wt) if isinstance(g, Tensor) else wt)
 
     def backward(self, g):
+        # Zero signs as torch's kernels: ignored rows (and, through the softmax, entries
+        # whose probability underflowed) get +0.0, which p * coef would make -0.0 for a
+        # negative (or -0.0) coefficient; adding +0.0 fixes that and changes no other value.
         R = self.ts.size
         C = self.x_shape[1] if len(self.x_shape) > 1 else self.x_shape[0]
-        ar = self.ar
+        ar, ts, valid = self.ar, self.ts, self.valid
+        rows = (ar, ts) if valid is None or valid.all() else (ar[valid], ts[valid])
         if STATE.enabled:
             onehot = xp.zeros((R, C), dtype=g._data.dtype)
-            onehot[ar, self.ts] = 1
+            onehot[rows] = 1
             oh = _wrap(_unrows(onehot, self.x_shape))
             coef = self._coef(g)
             cshape = list(self.x_shape)
@@ -276,15 +280,18 @@ class _ClassLoss(Primitive):
                 x, = self.saved_inputs
                 from .nn_ops import Softmax
                 p = Softmax.apply(x, dim=1 if x.dim() > 1 else 0)
-                return (p - oh) * coef
-            return -oh * coef
+                gx = (p - oh) * coef
+                return gx + 0.0 if xp.signbit(coef._data).any() else gx
+            return _ew.where(oh != 0, -coef, 0.0)
         coef = self._coef(g._data)
         if self.logits:
-            gx2 = self.probs * coef[:, None]
-            gx2[ar, self.ts] -= coef
+            gx2 = self.probs * (coef[:, None] if xp.ndim(coef) else coef)
+            gx2[ar, ts] -= coef
+            if xp.signbit(coef).any():
+                gx2 += 0.0
         else:
             gx2 = xp.zeros((R, C), dtype=g._data.dtype)
-            gx2[ar, self.ts] = -coef
+            gx2[rows] = -(coef if rows[0] is ar or not xp.ndim(coef) else coef[valid])
         return _wrap(_unrows(gx2, self.x_shape))
 
     def _release(self):
