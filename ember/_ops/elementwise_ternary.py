@@ -13,7 +13,8 @@ from ..autograd.function import Primitive
 from ._util import result_dtype, grad_for, as_tensor_arg
 from .elementwise_common import (_ndarray, _FLOAT_KINDS, _INT_BOUNDS, _tname, _not_implemented,
                                  _quiet, _need_operand, _fit_scalar, _cast, _meta,
-                                 _raise_broadcast, _fma, Where, _masked, _want, _raw, _out)
+                                 _raise_broadcast, _fma, Where, _masked, _want, _raw, _out,
+                                 _const)
 
 
 # ---------------------------------------------------------------------------------------
@@ -269,8 +270,10 @@ class NanToNum(Primitive):
         return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
     def backward(self, g):
+        # torch multiplies by isfinite(x) (not a select): an inf/NaN gradient at a replaced
+        # element gives NaN there, a negative one -0.0
         x, = self.saved_inputs
-        return _masked(xp.isfinite(x._data), g)
+        return g * _const(xp.isfinite(x._data).astype(g._data.dtype))
 
     def name(self):
         return "NanToNumBackward0"
