@@ -43,6 +43,35 @@ def result_type(tensor1, tensor2):
     return _result_dtype(tensor1, tensor2)
 
 
+def set_num_threads(num: int) -> None:
+    """Set the number of threads ember's matrix products use. Differs from torch: this is the
+    thread count of the BLAS NumPy ships with (OpenBLAS; every process using NumPy shares it);
+    ember's other ops run on one thread. Without a controllable BLAS it does nothing."""
+    import operator as _operator
+    try:
+        n = _operator.index(num)
+    except TypeError:
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(num).__name__}") \
+            from None
+    if n <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    from ._backend import blas as _blas
+    setter = _blas.threads_setter()
+    if setter is not None:
+        setter(n)
+
+
+def get_num_threads() -> int:
+    """The number of threads ember's matrix products use (NumPy's BLAS; see
+    :func:`set_num_threads`); the CPU count if the BLAS cannot tell."""
+    from ._backend import blas as _blas
+    getter = _blas.threads_getter()
+    if getter is not None:
+        return getter()              # (restype c_int: a Python int)
+    import os as _os
+    return _os.cpu_count() or 1
+
+
 def is_storage(obj) -> bool:
     return False
 
@@ -72,7 +101,10 @@ def __getattr__(name):
     if name in ("save", "load"):
         from . import serialization
         return getattr(serialization, name)
-    raise AttributeError(f"module 'ember' has no attribute '{name}'")
+    from ._unsupported import FUNCTIONS
+    from .nn._unsupported import missing
+    missing("ember", FUNCTIONS, name)      # NotImplementedError for torch's names, else
+    #                                        AttributeError
 
 
 def __dir__():

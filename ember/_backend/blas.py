@@ -80,6 +80,21 @@ def threads_getter():
     return None
 
 
+def threads_setter():
+    """A one-argument function setting OpenBLAS's thread count, or None."""
+    import ctypes
+    if os.environ.get("EMBER_NO_BLAS_CALLS"):
+        return None
+    for lib in _libraries():
+        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
+                     "openblas_set_num_threads"):
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype, fn.argtypes = None, [ctypes.c_int]
+                return fn
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # Transposing copy
 # ---------------------------------------------------------------------------------------
