@@ -115,21 +115,14 @@ def test_sgd_momentum_trajectory_bitwise(dtype):
 def test_add_alpha_bitwise_at_other_blas_thread_counts():
     """The one-call path sizes its BLAS call by OpenBLAS's current thread count, which can
     change at run time (threadpoolctl): bits stay torch's at 1, 2 and 3 threads."""
-    import ctypes
     from ember._backend import blas
-    getter = blas.threads_getter()
-    setter = None
-    for lib in blas._libraries():
-        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
-                     "openblas_set_num_threads"):
-            setter = setter or getattr(lib, name, None)
+    getter, setter = blas.threads_getter(), blas.threads_setter()
     counts = [1, 2, 3] if getter is not None and setter is not None else [None]
     before = getter() if getter is not None else None
     rng = np.random.default_rng(7)
     try:
         for nt in counts:
             if nt is not None:
-                setter.argtypes, setter.restype = [ctypes.c_int], None
                 setter(nt)
                 assert F._blas_threads() == nt
             for n in (10000, 10001, 20000, 100352 + 64 * 3 + 5):
