@@ -25,6 +25,14 @@ def unit(*shape, dtype=F64, seed=0):
     return rand(*shape, dtype=dtype, seed=seed, low=-0.9, high=0.9)
 
 
+def gt1(*shape, dtype=F64, seed=0):
+    return rand(*shape, dtype=dtype, seed=seed, low=1.1, high=4.0)
+
+
+def prob(*shape, dtype=F64, seed=0):
+    return rand(*shape, dtype=dtype, seed=seed, low=0.05, high=0.95)
+
+
 def ints(*shape, dtype=np.int64, seed=0, low=-5, high=6):
     return np.random.default_rng(seed).integers(low, high, size=shape).astype(dtype)
 
@@ -59,6 +67,8 @@ UNARY = {  # name -> input generator (domain)
     "erfc": rand, "erfinv": unit, "abs": rand, "neg": rand, "sign": rand, "floor": rand,
     "ceil": rand, "round": rand, "trunc": rand, "frac": rand, "negative": rand,
     "absolute": rand, "arcsin": unit, "arccos": unit, "arctan": rand, "fix": rand,
+    "asinh": rand, "acosh": gt1, "atanh": unit, "arcsinh": rand, "arccosh": gt1,
+    "arctanh": unit, "deg2rad": rand, "rad2deg": rand, "logit": prob,
 }
 SHAPES = [(3, 4), (), (0, 3), (2, 1, 3)]
 
@@ -80,7 +90,7 @@ def test_unary_method_noncontig_and_name(name):
 
 INT_UNARY = ["exp", "log", "sqrt", "sin", "tanh", "sigmoid", "erf", "abs", "neg", "sign",
              "floor", "ceil", "round", "trunc", "square", "relu", "reciprocal", "exp2",
-             "expm1", "log1p", "atan", "erfinv", "rsqrt"]
+             "expm1", "log1p", "atan", "erfinv", "rsqrt", "asinh", "deg2rad", "rad2deg"]
 
 
 @pytest.mark.parametrize("name", INT_UNARY)
@@ -897,3 +907,17 @@ def test_relu_special_values_bitwise(dtype):
                 assert (e[neg_zero] == 0).all() and (t[neg_zero] == 0).all()
                 e, t = e[~neg_zero], t[~neg_zero]
             np.testing.assert_array_equal(e.view(u), t.view(u), err_msg=what)
+
+
+@pytest.mark.parametrize("eps", [None, 0.1, 0.3])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_logit_eps_and_outside(eps, dtype):
+    x = np.array([-0.5, 0.0, 0.05, 0.2, 0.5, 0.8, 0.95, 1.0, 1.5, np.nan], dtype)
+    check(lambda M, a: M.logit(a, eps=eps), x)
+
+
+def test_signbit():
+    for x in (np.array([-0.0, 0.0, -1.5, 2.0, -np.inf, np.nan], np.float32),
+              np.array([-3, 0, 4], np.int64), np.array([True, False]),
+              np.array([0, 200], np.uint8)):
+        check(lambda M, a: M.signbit(a), x, grad=False)

@@ -26,7 +26,8 @@ from .elementwise_unary import (neg, negative, exp, exp2, expm1, log, log2, log1
                                 rsqrt, reciprocal, sin, cos, tan, asin, arcsin, acos, arccos,
                                 atan, arctan, sinh, cosh, tanh, sigmoid, relu, erf, erfc, erfinv,
                                 abs, absolute, sign, floor, ceil, trunc, fix, frac, round,
-                                positive)
+                                positive, asinh, arcsinh, acosh, arccosh, atanh, arctanh,
+                                deg2rad, rad2deg, logit, signbit)
 from .elementwise_binary import (Add, Mul, Div, Pow, Remainder, FloorDivide, _binary,
                                  _float_result, add, sub, rsub, mul, div, true_divide,
                                  floor_divide, pow, float_power, maximum, minimum, fmax, fmin,
@@ -140,6 +141,8 @@ _PUBLIC = dict(
     exp2=exp2, expm1=expm1, log=log, log2=log2, log10=log10, log1p=log1p, sqrt=sqrt,
     rsqrt=rsqrt, square=square, reciprocal=reciprocal, sin=sin, cos=cos, tan=tan, asin=asin,
     acos=acos, atan=atan, arcsin=arcsin, arccos=arccos, arctan=arctan, sinh=sinh, cosh=cosh,
+    asinh=asinh, arcsinh=arcsinh, acosh=acosh, arccosh=arccosh, atanh=atanh, arctanh=arctanh,
+    deg2rad=deg2rad, rad2deg=rad2deg, logit=logit, signbit=signbit,
     tanh=tanh, sigmoid=sigmoid, relu=relu, erf=erf, erfc=erfc, erfinv=erfinv, abs=abs,
     absolute=absolute, sign=sign, sgn=sign, floor=floor, ceil=ceil, round=round, trunc=trunc,
     fix=fix, frac=frac, clamp=clamp, clip=clip, clamp_min=clamp_min, clamp_max=clamp_max,
@@ -187,6 +190,8 @@ for _name in ("add", "sub", "subtract", "mul", "multiply", "div", "divide", "tru
               "neg", "negative", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p", "sqrt",
               "rsqrt", "square", "reciprocal", "sin", "cos", "tan", "asin", "acos", "atan",
               "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "sigmoid", "relu", "erf",
+              "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "deg2rad", "rad2deg",
+              "logit",
               "erfc", "erfinv", "abs", "absolute", "sign", "sgn", "floor", "ceil", "round",
               "trunc", "fix", "frac", "clamp", "clip", "clamp_min", "clamp_max", "lerp",
               "addcmul", "addcdiv", "eq", "ne", "lt", "le", "gt", "ge", "greater",

@@ -119,6 +119,16 @@ Asin = _unary("Asin", xp.arcsin, lambda g, x, y: g * rsqrt(-x * x + 1), save_in=
 Acos = _unary("Acos", xp.arccos, lambda g, x, y: g * -rsqrt(-x * x + 1), save_in=True,
               quiet=True)
 Atan = _unary("Atan", xp.arctan, lambda g, x, y: g / (x * x + 1), save_in=True)
+Asinh = _unary("Asinh", xp.arcsinh, lambda g, x, y: g * rsqrt(x * x + 1), save_in=True)
+Acosh = _unary("Acosh", xp.arccosh, lambda g, x, y: g * rsqrt(x * x - 1), save_in=True,
+               quiet=True)
+Atanh = _unary("Atanh", xp.arctanh, lambda g, x, y: g / (1 - x * x), save_in=True, quiet=True)
+_PI_180 = math.pi / 180        # torch's M_PI_180 and M_180_PI (rounded to float32 for
+_180_PI = 180 / math.pi        # float32 tensors, as torch's scalar multiply does)
+Deg2rad = _unary("Deg2rad", lambda x: x * _PI_180, lambda g, x, y: g * _PI_180,
+                 tname="Deg2RadBackward0")
+Rad2deg = _unary("Rad2deg", lambda x: x * _180_PI, lambda g, x, y: g * _180_PI,
+                 tname="Rad2DegBackward0")
 Sinh = _unary("Sinh", xp.sinh, lambda g, x, y: g * cosh(x), save_in=True)
 Cosh = _unary("Cosh", xp.cosh, lambda g, x, y: g * sinh(x), save_in=True)
 def _tanh_grad(g, x, y):
@@ -211,6 +221,56 @@ class Round(_Unary):
         return "RoundBackward0" if self.decimals is None else "RoundBackward1"
 
 
+class Logit(_Unary):
+    """log(z / (1 - z)), z = x clamped to [eps, 1 - eps] when ``eps`` is given. Backward as
+    torch's kernel: ``g / (x (1 - x))``, NaN outside [0, 1] (no eps) or 0 outside
+    [eps, 1 - eps]."""
+    save_inputs = (0,)
+    tname = "LogitBackward0"
+
+    def forward(self, x, eps=None):
+        if x.dtype.kind in "biu":
+            x = x.astype(_dt.default_float_np())
+        self.eps = eps
+        with _quiet():
+            if eps is None:
+                return xp.log(x / (1 - x))
+            lo = x.dtype.type(eps)
+            z = xp.clip(x, lo, x.dtype.type(1) - lo)
+            return xp.log(z / (1 - z))
+
+    def backward(self, g):
+        from .elementwise_ternary import where
+        x, = self.saved_inputs
+        xd = x._data
+        with _quiet():
+            d = g / (x * (1 - x))
+            if self.eps is None:
+                outside, fill = (xd < 0) | (xd > 1), math.nan
+            else:
+                lo = xd.dtype.type(self.eps)
+                outside, fill = (xd < lo) | (xd > xd.dtype.type(1) - lo), 0.0
+            if outside.any():
+                d = where(_const(outside), fill, d)
+        return d
+
+
+def logit(input, eps=None, *, out=None) -> Tensor:
+    """The log-odds ``log(p / (1 - p))``; with ``eps``, p is first clamped to
+    ``[eps, 1 - eps]``."""
+    r = Logit.apply(input, eps=None if eps is None else float(eps))
+    return r if out is None else _out(r, out)
+
+
+def signbit(input, *, out=None) -> Tensor:
+    """True where the sign bit is set (-0.0 included; integers: negative values)."""
+    d = input._data
+    if d.dtype.kind == "c":
+        raise RuntimeError("signbit is not implemented for complex tensors.")
+    r = Tensor._wrap(xp.signbit(d) if d.dtype.kind == "f" else d < 0)
+    return r if out is None else _out(r, out)
+
+
 # ---------------------------------------------------------------------------------------
 # Public unary functions
 # ---------------------------------------------------------------------------------------
@@ -241,6 +301,11 @@ tan = _unary_fn(Tan, "tan")
 asin = arcsin = _unary_fn(Asin, "asin")
 acos = arccos = _unary_fn(Acos, "acos")
 atan = arctan = _unary_fn(Atan, "atan")
+asinh = arcsinh = _unary_fn(Asinh, "asinh")
+acosh = arccosh = _unary_fn(Acosh, "acosh")
+atanh = arctanh = _unary_fn(Atanh, "atanh")
+deg2rad = _unary_fn(Deg2rad, "deg2rad")
+rad2deg = _unary_fn(Rad2deg, "rad2deg")
 sinh = _unary_fn(Sinh, "sinh")
 cosh = _unary_fn(Cosh, "cosh")
 tanh = _unary_fn(Tanh, "tanh")
