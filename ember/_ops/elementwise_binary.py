@@ -173,7 +173,8 @@ class Pow(_Binary):
             la = log(a) if isinstance(a, Tensor) else math.log(a) if a > 0 else \
                 (-math.inf if a == 0 else math.nan)
             ad = _raw(a)
-            gb = _masked((ad == 0) & (_raw(b) >= 0), g * (out * la), False)
+            # torch: g * where(a == 0 & b >= 0, 0, out * log(a)) (the zero keeps g's sign)
+            gb = g * _masked((ad == 0) & (_raw(b) >= 0), out * la, False)
             gb = grad_for(gb, *self.mb)
         return ga, gb
 
@@ -232,7 +233,14 @@ class Fmax(_Binary):
         if self.requires_grad:
             cmp = (a >= b) if self.op is xp.fmax else (a <= b)
             self.to_a = cmp | xp.isnan(b)
-        return self.op(a, b)
+        out = self.op(a, b)
+        # equal operands (+0.0 and -0.0): torch returns ``input``; NumPy's loops differ
+        # (the scalar loop returns the first operand, the SIMD one the second)
+        if out.dtype.kind == "f":
+            tie = (a == b) & (out == 0)
+            if tie.any():
+                out = xp.where(tie, a, out)
+        return out
 
     def backward(self, g):
         ga = grad_for(_masked(self.to_a, g, True), *self.ma) if _want(self, 0) else None
@@ -272,7 +280,14 @@ class Remainder(_Binary):
         a, b = self._prep(a, b, npd)
         _check_int_divisor(b, npd)
         with _quiet():
-            return self.op(a, b)
+            out = self.op(a, b)
+        if self.op is xp.remainder and npd.kind == "f":
+            # a zero result takes the dividend's sign, as torch's fmod-then-adjust gives
+            # (NumPy's remainder gives it the divisor's)
+            zero = out == 0
+            if zero.any():
+                out = xp.where(zero, xp.copysign(out, a), out)
+        return out
 
     def backward(self, g):
         a, b = self.saved_inputs
@@ -359,6 +374,9 @@ class Atan2(_Binary):
     def backward(self, g):
         a, b = self.saved_inputs
         recip = reciprocal(a * a + b * b)
+        inf = xp.isinf(recip._data)
+        if inf.any():                    # torch: recip.masked_fill_(recip.isinf(), 0)
+            recip = _masked(inf, recip, False)
         ga = grad_for(g * b * recip, *self.ma) if _want(self, 0) else None
         gb = grad_for(g * -a * recip, *self.mb) if _want(self, 1) else None
         return ga, gb
