@@ -165,8 +165,11 @@ class NanSum(Sum):
         return Sum.forward(self, x, axes, keepdim, npd, full)
 
     def backward(self, g):
+        # torch: grad * self.isnan().logical_not() (a product: a negative gradient gives
+        # -0.0 at the NaNs)
         x, = self.saved_inputs
-        return _masked(~xp.isnan(x._data), Sum.backward(self, g))
+        gx = Sum.backward(self, g)
+        return gx * _const((~xp.isnan(x._data)).astype(gx._data.dtype))
 
     def name(self):
         return "NansumBackward0"
@@ -195,14 +198,19 @@ class Prod(Primitive):
         return xp.prod(x, axis=axis, keepdims=keepdim, dtype=npd)
 
     def backward(self, g):
+        # torch's prod_backward: (g * y) / x for the full product, g * (y / x) along a dim;
+        # with zeros, the product of the others; two or more zeros in a full product give
+        # zeros outright (unless a graph is recorded), whatever else (inf, NaN) is there
         x, = self.saved_inputs
         axes = tuple(range(x.ndim)) if self.axis is None else (self.axis,)
         ge = _expand_back(g, self.in_shape, axes, self.keepdim)
-        if not bool(xp.any(x._data == 0)):
+        zeros = int(xp.count_nonzero(x._data == 0))
+        if zeros == 0:
             y = _expand_back(self.saved_output, self.in_shape, axes, self.keepdim)
-            return ge * y / x
-        # zeros present: the product of all the other elements, without dividing
+            return ge * y / x if self.axis is None else ge * (y / x)
         if self.axis is None:
+            if zeros > 1 and not STATE.enabled:
+                return zeros_like_t(x)
             return ge * _prod_others(x.reshape(-1), 0).reshape(tuple(x.shape))
         return ge * _prod_others(x, self.axis)
 
@@ -242,16 +250,19 @@ def prod(input, dim=None, keepdim=False, *, dtype=None) -> Tensor:
 # ---------------------------------------------------------------------------------------
 # max / min / amax / amin / argmax / argmin / aminmax
 # ---------------------------------------------------------------------------------------
-def _evenly(x, y, axes, nan_matches=True):
-    """Mask of the elements equal to the reduced value ``y``, divided by their count: torch's
-    evenly distributed gradient for ties. With ``nan_matches`` a NaN result selects the NaN
-    inputs (max()/median()); otherwise it selects nothing and the gradient is NaN (amax)."""
-    mask = x == y
-    if nan_matches and x.dtype.kind == "f":
-        mask |= xp.isnan(x) & xp.isnan(y)
-    mask = mask.astype(x.dtype)
-    with xp.errstate(all="ignore"):
-        return mask / mask.sum(axis=axes, keepdims=True)
+def _evenly_distribute(g: Tensor, x, y) -> Tensor:
+    """torch's evenly_distribute_backward (max()/min()/median() of all elements): g / count
+    written where the input equals the result (the NaNs if the result is NaN), +0.0
+    elsewhere."""
+    mask = xp.isnan(x) if x.dtype.kind == "f" and bool(xp.isnan(y)) else x == y
+    return _masked(mask, g / int(xp.count_nonzero(mask)), True)
+
+
+def _scale_by_count(g: Tensor, mask, axes) -> Tensor:
+    """torch's scale_grad_by_count (amax/amin and the inf-norm): (g / count) * mask."""
+    d = g._data.dtype
+    count = mask.sum(axis=axes, keepdims=True).astype(d)
+    return (g / _const(count)) * _const(mask.astype(d))
 
 
 class MaxAll(Primitive):
@@ -270,7 +281,7 @@ class MaxAll(Primitive):
 
     def backward(self, g):
         x, = self.saved_inputs
-        return g * _const(_evenly(x._data, self.saved_output._data, None))
+        return _evenly_distribute(g, x._data, self.saved_output._data)
 
     def name(self):
         return "MaxBackward1" if self.is_max else "MinBackward1"
@@ -372,8 +383,8 @@ class Amax(Primitive):
         y = self.saved_output._data
         if not self.keepdim:
             y = xp.expand_dims(y, self.axes)
-        w = _const(_evenly(x._data, y, self.axes, nan_matches=False))
-        return _expand_back(g, self.in_shape, self.axes, self.keepdim) * w
+        ge = _expand_back(g, self.in_shape, self.axes, self.keepdim)
+        return _scale_by_count(ge, x._data == y, self.axes)
 
     def name(self):
         return "AmaxBackward0" if self.is_max else "AminBackward0"
@@ -407,8 +418,8 @@ class Aminmax(Primitive):
         out = None
         for g, y in ((g_min, self.lo), (g_max, self.hi)):
             if g is not None:
-                part = _expand_back(g, self.in_shape, self.axes, self.keepdim) * _const(
-                    _evenly(x._data, y, self.axes, nan_matches=False))
+                part = _scale_by_count(_expand_back(g, self.in_shape, self.axes,
+                                                    self.keepdim), x._data == y, self.axes)
                 out = part if out is None else out + part
         return out
 
@@ -636,11 +647,11 @@ class VectorNorm(Primitive):
             return _sign(x) * ge
         norm = _expand_back(self.saved_output, self.in_shape, self.axes, self.keepdim)
         at_zero = norm._data == 0
-        if p == 2:
-            return _masked(at_zero, ge * (x / norm), False)
-        if math.isinf(p):
-            w = _evenly(xp.abs(x._data), norm._data, self.axes)
-            return _sign(x) * ge * _const(w)
+        if p == 2:         # torch: grad * (self / norm).masked_fill_(norm == 0, 0)
+            return ge * _masked(at_zero, x / norm, False)
+        if math.isinf(p):  # torch: sgn(self) * ((grad / count) * mask), NaNs in the mask
+            ax = xp.abs(x._data)
+            return _sign(x) * _scale_by_count(ge, (ax == norm._data) | xp.isnan(ax), self.axes)
         if p < 1:
             return _sign(x) * (_abs(x) / norm) ** (p - 1) * ge
         return _masked(at_zero, x * _abs(x) ** (p - 2) * ge / norm ** (p - 1), False)
@@ -681,7 +692,12 @@ def _rev_cumsum(t: Tensor, dim: int) -> Tensor:
 class CumSum(Primitive):
     def forward(self, x, dim, npd):
         self.dim = dim
-        return xp.cumsum(x, axis=dim, dtype=npd) if dim is not None else x.astype(npd)
+        out = xp.cumsum(x, axis=dim, dtype=npd) if dim is not None else x.astype(npd)
+        if out.dtype.kind in "fc":
+            # torch accumulates from +0.0, so a leading run of -0.0 sums to +0.0 (NumPy
+            # starts from the first element); adding +0.0 changes exactly those
+            out += 0.0
+        return out
 
     def backward(self, g):
         return g if self.dim is None else _rev_cumsum(g, self.dim)

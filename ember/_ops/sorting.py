@@ -17,7 +17,7 @@ from .._backend import xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ._util import wrap_dim
-from .reduction import _return_type, _index_backward, _evenly, _const
+from .reduction import _return_type, _index_backward, _evenly_distribute
 
 SortResult = _return_type("sort")
 TopkResult = _return_type("topk")
@@ -164,7 +164,7 @@ class MedianAll(Primitive):
 
     def backward(self, g):
         x, = self.saved_inputs
-        return g * _const(_evenly(x._data, self.saved_output._data, None))
+        return _evenly_distribute(g, x._data, self.saved_output._data)
 
     def name(self):
         return "NanmedianBackward0" if self.ignore_nan else "MedianBackward0"
