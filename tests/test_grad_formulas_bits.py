@@ -46,3 +46,16 @@ def test_nan_to_num_backward_multiplies():
     ex = ember.tensor(x, requires_grad=True)
     ember.nan_to_num(ex).backward(ember.tensor(g))
     assert _bits_equal(ex.grad.numpy(), tx.grad.numpy())
+
+
+def test_hardswish_backward_boundaries_and_nan():
+    """torch's vectorized kernel (every element of a tensor but its last few): 0 at x <= -3
+    (also -inf), g at x >= 3 (also inf), g * (x / 3 + 0.5) between, NaN for a NaN input."""
+    x = np.zeros(64, np.float32)
+    x[:6] = [-3.0, 3.0, np.inf, -np.inf, np.nan, -2.9]
+    g = np.full(64, -2.0, np.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    torch.nn.functional.hardswish(tx).backward(torch.tensor(g))
+    ex = ember.tensor(x, requires_grad=True)
+    ember.nn.functional.hardswish(ex).backward(ember.tensor(g))
+    assert _bits_equal(ex.grad.numpy()[:32], tx.grad.numpy()[:32])

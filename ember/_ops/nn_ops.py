@@ -187,8 +187,10 @@ class LogSigmoid(_Smooth):
 
 
 class Hardswish(_Smooth):
-    """Backward as torch's kernel: +0.0 for ``x <= -3`` (a select, whatever the sign of the
-    incoming gradient), ``g * (x / 3 + 0.5)`` for ``x < 3``, else ``g`` (NaN too)."""
+    """Backward as torch's vectorized kernel: +0.0 for ``x <= -3`` (a select, whatever the
+    sign of the incoming gradient), ``g`` for ``x >= 3``, else ``g * (x / 3 + 0.5)`` (so a
+    NaN input gives NaN; torch's scalar tail loop, used for the last few elements of a
+    tensor, passes ``g`` there instead)."""
     kernel, grad_name = "hardswish", "HardswishBackward0"
 
     @staticmethod
@@ -197,7 +199,7 @@ class Hardswish(_Smooth):
 
     @staticmethod
     def d(x, M):
-        return M.where(x < 3, x / 3 + 0.5, 1.0)
+        return M.where(x >= 3, 1.0, x / 3 + 0.5)
 
     def backward(self, g):
         x, = self.saved_inputs
