@@ -59,3 +59,21 @@ def test_hardswish_backward_boundaries_and_nan():
     ex = ember.tensor(x, requires_grad=True)
     ember.nn.functional.hardswish(ex).backward(ember.tensor(g))
     assert _bits_equal(ex.grad.numpy()[:32], tx.grad.numpy()[:32])
+
+
+def test_soft_margin_loss_follows_torch_formula_at_infinities():
+    """torch computes log1p(exp(-x y)) and ((y z) * -norm) / (1 + z) * g, z = exp(-y x):
+    at x y = -inf the gradient is NaN (inf / inf), and the loss overflows to inf for large
+    margins; ember gives the same numbers."""
+    x = np.array([-np.inf, -100.0, 0.0, 3.0, np.inf], np.float32)
+    y = np.ones(5, np.float32)
+    for red in ("none", "sum"):
+        tx = torch.tensor(x, requires_grad=True)
+        tl = torch.nn.functional.soft_margin_loss(tx, torch.tensor(y), reduction=red)
+        tl.backward(torch.ones_like(tl))
+        ex = ember.tensor(x, requires_grad=True)
+        el = ember.nn.functional.soft_margin_loss(ex, ember.tensor(y), reduction=red)
+        el.backward(ember.ones_like(el))
+        np.testing.assert_allclose(el.detach().numpy(), tl.detach().numpy(), rtol=1e-6)
+        assert np.array_equal(np.isnan(ex.grad.numpy()), np.isnan(tx.grad.numpy()))
+        np.testing.assert_allclose(ex.grad.numpy(), tx.grad.numpy(), rtol=1e-6)

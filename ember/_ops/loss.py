@@ -165,17 +165,24 @@ class BinaryCrossEntropyWithLogits(_Pointwise):
 
 
 class SoftMarginLoss(_Pointwise):
+    """torch's formulas as written: loss log1p(exp(-x y)) (inf once exp overflows), input
+    gradient ((y z) * -norm) / (1 + z) * g with z = exp(-y x) (NaN where z is inf)."""
     grad_name = "SoftMarginLossBackward0"
 
     @staticmethod
     def loss(x, y):
-        z = -y * x
-        return xp.maximum(z, 0) + xp.log1p(xp.exp(-xp.abs(z)))
+        with xp.errstate(over="ignore"):
+            return xp.log1p(xp.exp(-x * y))
 
     @staticmethod
     def grads(x, y, g, norm, need_x, need_y):
-        s = _ew.sigmoid(-y * x) * g * norm
-        return (-y * s if need_x else None), (-x * s if need_y else None)
+        gx = gy = None
+        if need_x:
+            z = _ew.exp(-y * x)
+            gx = (y * z) * (-norm) / (z + 1) * g
+        if need_y:
+            gy = -x * (_ew.sigmoid(-y * x) * g * norm)
+        return gx, gy
 
 
 # ---------------------------------------------------------------------------------------
