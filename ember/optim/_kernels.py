@@ -68,6 +68,10 @@ def add(a, other, alpha: float = 1.0):
     """``a.add(other, alpha=alpha)`` as a new array."""
     if alpha == 1:
         return a + other
+    if a.shape == other.shape and a.dtype == other.dtype:
+        out = a.copy()                    # fused through BLAS when it can (see add_)
+        if axpy_(out, other, float(_f32(alpha)) if a.dtype in _LOW else float(alpha)):
+            return out
     if a.dtype in _LOW:
         return _fma(xp.empty(xp.broadcast_shapes(a.shape, other.shape), dtype=a.dtype),
                     other, float(_f32(alpha)), a)
