@@ -259,7 +259,7 @@ def _avg_pool_np(x, geom, div):
     for n, sl in geom.offsets():
         v = xpad[(Ellipsis,) + sl]
         if out is None:
-            out = v.copy()
+            out = v + 0.0          # torch sums from +0.0: a window of -0.0 averages to +0.0
         else:
             out += v
     out /= div
@@ -286,14 +286,60 @@ def _apply_map(x, axis, M):
     return xp.ascontiguousarray(xp.moveaxis(y, 0, axis))
 
 
+def _apply_taps(x, axis, taps, transpose, n_in):
+    """The map as torch applies it, tap by tap: ``out[o] = sum_k w[o, k] x[idx[o, k]]`` over
+    the valid taps, or for windows (``count`` given) their sum from +0.0 over ``count``
+    (``transpose``: the scatter-add adjoint into ``n_in`` positions). Used for
+    inputs with inf/NaN, which a GEMM with the dense map would spread to every output (its
+    zero entries give 0 * inf = NaN); torch's kernels only touch each output's own taps."""
+    tidx, tw, tvalid, count = taps
+    xm = xp.moveaxis(x, axis, -1)
+    w = tw.astype(x.dtype, copy=False)
+    if not transpose:
+        # weighted taps (interpolation), or windows summed from +0.0 and divided by count
+        terms = xm[..., tidx] * w if count is None else xm[..., tidx]   # (..., n_out, K)
+        if not tvalid.all():
+            terms = xp.where(tvalid, terms, 0)
+        out = terms[..., 0] if count is None else terms[..., 0] + 0.0
+        for k in range(1, terms.shape[-1]):
+            out = out + terms[..., k]
+        if count is not None:
+            out = out / count.astype(x.dtype)
+        return xp.ascontiguousarray(xp.moveaxis(out, -1, axis))
+    terms = xm[..., :, None] * w                       # (..., n_out, K)
+    if not tvalid.all():
+        terms = xp.where(tvalid, terms, 0)
+    lead = xm.shape[:-1]
+    res = xp.zeros((n_in,) + lead, dtype=x.dtype)
+    xp.add.at(res, tidx.reshape(-1), xp.moveaxis(terms.reshape(lead + (-1,)), -1, 0))
+    return xp.ascontiguousarray(xp.moveaxis(res, 0, axis))
+
+
+def window_taps(n_in: int, n_out: int):
+    """Taps ``(idx, weight, valid, count)`` of the adaptive-average windows (see
+    _apply_taps): the forward sums a window from +0.0 and divides by its count, as torch."""
+    o = xp.arange(n_out)
+    start = (o * n_in) // n_out
+    end = ((o + 1) * n_in + n_out - 1) // n_out
+    k = xp.arange(int((end - start).max()))
+    valid = k[None, :] < (end - start)[:, None]
+    idx = xp.minimum(start[:, None] + k[None, :], end[:, None] - 1)
+    w = xp.broadcast_to(1.0 / (end - start)[:, None], idx.shape)   # for the adjoint
+    return idx, w, valid, end - start
+
+
 class SeparableMap(Primitive):
     """Apply ``M_d`` (out_d x in_d) along each listed axis; ``transpose`` applies ``M_d.T``.
-    Entries are ``(axis, M, idx)``; ``idx`` (nearest modes) gathers exactly instead."""
+    Entries are ``(axis, M, idx[, taps])``; ``idx`` (nearest modes) gathers exactly instead;
+    ``taps`` (see ``_apply_taps``) replace the GEMM when the array holds inf/NaN."""
 
     def forward(self, x, maps, transpose, grad_name):
         self.maps, self.transpose, self.grad_name = maps, transpose, grad_name
-        for axis, M, idx in maps:
-            if transpose:
+        exact = x.dtype.kind == "f" and not bool(xp.isfinite(x).all())
+        for axis, M, idx, *taps in maps:
+            if exact and taps and (transpose or idx is None):
+                x = _apply_taps(x, axis, taps[0], transpose, M.shape[1])
+            elif transpose:
                 x = _apply_map(x, axis, M.T.astype(x.dtype, copy=False))
             elif idx is not None:
                 x = xp.take(x, idx, axis=axis)
@@ -477,11 +523,11 @@ def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:
     nd = input.dim()
     maps = []
     if out[0] != H:
-        maps.append((nd - 2, adaptive_avg_matrix(H, out[0]), None))
+        maps.append((nd - 2, adaptive_avg_matrix(H, out[0]), None, window_taps(H, out[0])))
     if out[1] != W:
-        maps.append((nd - 1, adaptive_avg_matrix(W, out[1]), None))
+        maps.append((nd - 1, adaptive_avg_matrix(W, out[1]), None, window_taps(W, out[1])))
     if not maps:
-        maps.append((nd - 1, xp.eye(W), None))
+        maps.append((nd - 1, xp.eye(W), None, window_taps(W, W)))
     return SeparableMap.apply(input, maps=tuple(maps), transpose=False,
                               grad_name="AdaptiveAvgPool2D")
 

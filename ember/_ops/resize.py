@@ -202,7 +202,10 @@ def _linear_matrix(n_in, n_out, scale, align_corners, dtype):
     rows = xp.arange(n_out)
     xp.add.at(M, (rows, i0), lam0)      # small (n_out x n_in) matrix, built once per call
     xp.add.at(M, (rows, i1), lam1)
-    return M
+    # the two taps of each output, zero weights included, as torch's kernel reads them
+    taps = (xp.stack([i0, i1], 1), xp.stack([lam0, lam1], 1), xp.ones((n_out, 2), bool),
+            None)
+    return M, taps
 
 
 _LINEAR_MODES = {"linear": 1, "bilinear": 2, "trilinear": 3}
@@ -292,8 +295,10 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             idx = _nearest_index(n_in, n_out, sc, mode == "nearest-exact")
             M = xp.zeros((n_out, n_in), dtype=dtype)
             M[xp.arange(n_out), idx] = 1
-            maps.append((axis, M, idx))
+            taps = (idx[:, None], xp.ones((n_out, 1), dtype), xp.ones((n_out, 1), bool), None)
+            maps.append((axis, M, idx, taps))
         else:
-            maps.append((axis, _linear_matrix(n_in, n_out, sc, align_corners, dtype), None))
+            M, taps = _linear_matrix(n_in, n_out, sc, align_corners, dtype)
+            maps.append((axis, M, None, taps))
     return SeparableMap.apply(input, maps=tuple(maps), transpose=False,
                               grad_name=_INTERP_NAMES[mode].format(nd))
