@@ -44,3 +44,23 @@ def test_special_grid(op, dtype):
             assert (np.signbit(y[zero]) == np.signbit(w[zero])).all()
         else:
             assert _same(y, w), (a[~((y == w) | np.isnan(w))], b[~((y == w) | np.isnan(w))])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_clamp_keeps_x_at_zero_bounds(dtype):
+    x = np.array([-2.0, -0.0, 0.0, 0.5, 1.0, 3.0, np.nan, np.inf, -np.inf], dtype)
+    for kw in (dict(min=0.0, max=1.0), dict(max=-0.0), dict(min=0.0), dict(min=-0.0)):
+        e = ember.clamp(ember.tensor(x), **kw).numpy()
+        t = torch.clamp(torch.tensor(x), **kw).numpy()
+        assert _same(e, t), kw
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("exponent", [3, -2, -0.5, 2, -1])
+def test_pow_arithmetic_exponents_bitwise(dtype, exponent):
+    """torch computes x**3, x**-2, x**-0.5 (and 2, -1) with arithmetic, not pow()."""
+    x = (np.random.default_rng(0).standard_normal(5000) * 3).astype(dtype)
+    x[:4] = [-0.0, -np.inf, np.inf, 0.0]
+    e = (ember.tensor(x) ** exponent).numpy()
+    t = (torch.tensor(x) ** exponent).numpy()
+    assert _same(e, t)

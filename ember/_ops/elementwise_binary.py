@@ -153,6 +153,15 @@ class Pow(_Binary):
         if npd.kind in "iu":
             return _int_pow(a, b, npd)
         with _quiet():
+            if npd.kind == "f" and type(b) is not _ndarray and type(a) is _ndarray:
+                # torch's pow kernel computes these exponents with arithmetic, not pow()
+                # (NumPy's own fast paths already agree for 2, -1 and 0.5)
+                if b == 3:
+                    return a * a * a
+                if b == -2:
+                    return 1 / (a * a)
+                if b == -0.5:
+                    return 1 / xp.sqrt(a)
             return xp.power(a, b)
 
     def backward(self, g):

@@ -40,6 +40,11 @@ class Clamp(Primitive):
             out = xp.minimum(out, _cast(hi, npd))
         if out is x:
             out = x.copy()
+        elif npd.kind == "f" and any(b is not None and type(b) is not _ndarray and b == 0
+                                     for b in (lo, hi)):
+            # x equal to a zero number bound (+0.0 vs -0.0): torch returns x, NumPy the
+            # bound (with tensor bounds torch's vector loop returns the bound too)
+            out = xp.where(out == x, x, out)
         return out if out.dtype == npd else out.astype(npd)
 
     def backward(self, g):
