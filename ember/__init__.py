@@ -23,9 +23,10 @@ from .autograd.grad_mode import (  # noqa: F401
 )
 from ._tensor_str import set_printoptions, get_printoptions  # noqa: F401
 from ._ops import elementwise as _ew, reduction as _red, shape as _shp, indexing as _idx, \
-    linalg as _la, creation as _cr, random as _rnd, sorting as _srt, nn_ops as _nno
+    linalg as _la, creation as _cr, random as _rnd, sorting as _srt, nn_ops as _nno, \
+    composite as _cmp
 
-for _mod in (_ew, _red, _shp, _idx, _la, _cr, _rnd, _srt, _nno):
+for _mod in (_ew, _red, _shp, _idx, _la, _cr, _rnd, _srt, _nno, _cmp):
     for _n in _mod.__all__:
         globals()[_n] = getattr(_mod, _n)
     for _n, _f in _mod.TENSOR_METHODS.items():

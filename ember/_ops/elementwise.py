@@ -31,7 +31,8 @@ from .elementwise_unary import (neg, negative, exp, exp2, expm1, log, log2, log1
 from .elementwise_binary import (Add, Mul, Div, Pow, Remainder, FloorDivide, _binary,
                                  _float_result, add, sub, rsub, mul, div, true_divide,
                                  floor_divide, pow, float_power, maximum, minimum, fmax, fmin,
-                                 remainder, fmod, atan2, arctan2, square)
+                                 remainder, fmod, atan2, arctan2, square, logaddexp,
+                                 logaddexp2)
 from .elementwise_ternary import (clamp, clip, clamp_min, clamp_max, where, _where_method, lerp,
                                   addcmul, addcdiv, nan_to_num)
 from .elementwise_compare import (eq, ne, lt, le, gt, ge, greater, greater_equal, less,
@@ -142,7 +143,8 @@ _PUBLIC = dict(
     rsqrt=rsqrt, square=square, reciprocal=reciprocal, sin=sin, cos=cos, tan=tan, asin=asin,
     acos=acos, atan=atan, arcsin=arcsin, arccos=arccos, arctan=arctan, sinh=sinh, cosh=cosh,
     asinh=asinh, arcsinh=arcsinh, acosh=acosh, arccosh=arccosh, atanh=atanh, arctanh=arctanh,
-    deg2rad=deg2rad, rad2deg=rad2deg, logit=logit, signbit=signbit,
+    deg2rad=deg2rad, rad2deg=rad2deg, logit=logit, signbit=signbit, logaddexp=logaddexp,
+    logaddexp2=logaddexp2,
     tanh=tanh, sigmoid=sigmoid, relu=relu, erf=erf, erfc=erfc, erfinv=erfinv, abs=abs,
     absolute=absolute, sign=sign, sgn=sign, floor=floor, ceil=ceil, round=round, trunc=trunc,
     fix=fix, frac=frac, clamp=clamp, clip=clip, clamp_min=clamp_min, clamp_max=clamp_max,

@@ -15,7 +15,7 @@ from ._util import binary_dtype, grad_for
 from .elementwise_common import (_ndarray, _PY_NUM, _not_implemented, _quiet, _operand,
                                  _need_operand, _fit_scalar, _meta, _raise_broadcast, _fma,
                                  zeros_like_t, _masked, _const, _want, _raw, _out)
-from .elementwise_unary import log, reciprocal
+from .elementwise_unary import exp, exp2, log, reciprocal
 
 
 # ---------------------------------------------------------------------------------------
@@ -392,6 +392,50 @@ class Atan2(_Binary):
 
     def name(self):
         return "Atan2Backward0"
+
+
+class LogAddExp(_Binary):
+    """log(exp(a) + exp(b)) as torch's kernel: max + log1p(exp(-|a - b|)), equal infinities
+    returned as they are; ``base2``: the same in base 2. Backward g / (1 + exp(b - a))."""
+    save_inputs = (0, 1)
+
+    def forward(self, a, b, npd, base2):
+        self.base2 = base2
+        a, b = self._prep(a, b, npd)
+        with _quiet():
+            m = xp.maximum(a, b)
+            d = -xp.abs(a - b)
+            r = m + (xp.log1p(xp.exp2(d)) * (1 / math.log(2)) if base2 else xp.log1p(xp.exp(d)))
+            same_inf = xp.isinf(a) & (a == b)
+            return xp.where(same_inf, a, r) if same_inf.any() else r
+
+    def backward(self, g):
+        a, b = self.saved_inputs
+        e = exp2 if self.base2 else exp
+        ga = grad_for(g / (1 + e(b - a)), *self.ma) if _want(self, 0) else None
+        gb = grad_for(g / (1 + e(a - b)), *self.mb) if _want(self, 1) else None
+        return ga, gb
+
+    def name(self):
+        return "LogaddexpBackward0" if not self.base2 else "Logaddexp2Backward0"
+
+
+def logaddexp(input, other) -> Tensor:
+    """log(exp(input) + exp(other)), computed without overflow."""
+    other = _require_tensor(other, "logaddexp")
+    try:
+        return LogAddExp.apply(input, other, _float_result(input, other).np, base2=False)
+    except ValueError as e:
+        _raise_broadcast(e, input, other)
+
+
+def logaddexp2(input, other) -> Tensor:
+    """log2(2**input + 2**other), computed without overflow."""
+    other = _require_tensor(other, "logaddexp2")
+    try:
+        return LogAddExp.apply(input, other, _float_result(input, other).np, base2=True)
+    except ValueError as e:
+        _raise_broadcast(e, input, other)
 
 
 def _binary(cls, a, b, *params, **kw):
