@@ -88,3 +88,42 @@ def test_logaddexp(fn, dtype):
     x = np.array([-np.inf, np.inf, -np.inf, 1.0, np.nan, 1e30], dtype)
     y = np.array([-np.inf, np.inf, 2.0, np.inf, 1.0, 1e30], dtype)
     check(lambda M, a, b: getattr(M, fn)(a, b), x, y, grad=False)
+
+
+def ints(*shape, seed=0, low=0, high=8):
+    return np.random.default_rng(seed).integers(low, high, size=shape)
+
+
+def test_isin():
+    check(lambda M, a, b: M.isin(a, b), ints(3, 4), ints(5, seed=1), grad=False)
+    check(lambda M, a, b: M.isin(a, b, invert=True), ints(3, 4), ints(5, seed=1), grad=False)
+    check(lambda M, a, b: M.isin(a, b), np.array([1.0, np.nan, 2.0]), np.array([np.nan, 2.0]),
+          grad=False)
+    check(lambda M, b: M.isin(2, b), ints(4), grad=False)
+
+
+@pytest.mark.parametrize("right", [False, True])
+def test_searchsorted_and_bucketize(right):
+    seq = np.array([1, 3, 3, 5, 7])
+    check(lambda M, s, v: M.searchsorted(s, v, right=right), seq, ints(3, 4, high=9),
+          grad=False)
+    check(lambda M, s, v: M.searchsorted(s, v, side="right" if right else "left",
+                                         out_int32=True), seq, ints(6, high=9), grad=False)
+    seq2 = np.sort(ints(2, 5, high=9), axis=1)
+    check(lambda M, s, v: M.searchsorted(s, v, right=right), seq2, ints(2, 3, high=9),
+          grad=False)
+    check(lambda M, s: M.searchsorted(s, 4, right=right), seq.astype(float), grad=False)
+    check(lambda M, v, b: M.bucketize(v, b, right=right), ints(3, 4, high=9), seq, grad=False)
+    check_raises(lambda M, v, b: M.bucketize(v, b), ints(3), np.ones((2, 2)))
+    check_raises(lambda M, s, v: M.searchsorted(s, v), np.ones((2, 3)), np.ones((3, 1)))
+
+
+def test_bincount():
+    check(lambda M, a: M.bincount(a), ints(20), grad=False)
+    check(lambda M, a: a.bincount(minlength=12), ints(20), grad=False)
+    check(lambda M, a, w: M.bincount(a, w), ints(20), rand(20, dtype=F32), grad=False)
+    check(lambda M, a, w: M.bincount(a, weights=w, minlength=3), ints(20),
+          rand(20, dtype=F64), grad=False)
+    check(lambda M, a: M.bincount(a), np.zeros(0, np.int64), grad=False)
+    for bad in (np.array([-1, 2]), np.ones((2, 2), np.int64), np.ones(3), np.array([True])):
+        check_raises(lambda M, a: M.bincount(a), bad)

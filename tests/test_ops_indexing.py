@@ -505,3 +505,17 @@ def test_range_index_as_in_seed004_nll():
     t = np.array([0, 3, 1, 1, 2])
     check(lambda M, a, b: -a[range(b.shape[0]), b].mean(), x, t)
     check(lambda M, a: a[range(1, 4)], x)
+
+
+@pytest.mark.parametrize("idx", [(slice(None, 0), None, None, Ellipsis, [1]),
+                                 (slice(0, 0), [3]), (Ellipsis, slice(2, 2), [7])])
+def test_out_of_range_index_on_empty_result(idx):
+    """torch checks index bounds only when the result has elements (found by hypothesis)."""
+    check(lambda M, a: a[idx], rand(1, 2, 1))
+
+    def setitem(M, a):
+        a = a.clone()
+        a[idx] = 1.0
+        return a
+    check(setitem, rand(1, 2, 1))
+    check_raises(lambda M, a: a[([5],)], rand(1, 2, 1))

@@ -150,6 +150,7 @@ def parse_index(index, shape) -> _Index:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
 
     single = len(items) == 1 and type(index) is not tuple
+    oob = None                     # a deferred out-of-bounds IndexError
     basic, adv_pos = [], []
     odim = vdim = 0
     nm = None
@@ -193,8 +194,13 @@ def parse_index(index, shape) -> _Index:
                 hi, lo = int(v.max()), int(v.min())
                 if hi >= n or lo < -n:
                     k = sum(a.ndim if a.dtype == bool else 1 for _, a in adv_pos)
-                    raise IndexError(f"index {hi if hi >= n else lo} is out of bounds for "
+                    err = IndexError(f"index {hi if hi >= n else lo} is out of bounds for "
                                      f"dimension {k} with size {n}")
+                    if n == 0:
+                        raise err
+                    # torch checks bounds only when the result has elements: decided below
+                    oob = oob or err
+                    v = xp.clip(v, -n, n - 1)
             basic.append(_FULL)
             adv_pos.append((vdim, v))
             odim += 1
@@ -225,6 +231,14 @@ def parse_index(index, shape) -> _Index:
             cur = pos + (a.ndim if a.dtype == bool else 1)
         adv = tuple(adv)
         mask_only = len(adv_pos) == 1 and adv_pos[0][1].dtype == bool
+    if oob is not None:
+        # an out-of-range index array raises only if the result would have elements
+        # (torch indexes an empty result without looking at the index values)
+        probe = xp.broadcast_to(xp.zeros((), bool), shape)[tuple(basic)]
+        if adv is not None:
+            probe = probe[adv]
+        if probe.size:
+            raise oob
     new_axes = (tuple(conv), ndim - consumed) if inserts else None
     return _Index(tuple(basic), adv, nm, trivial, new_axes, mask_only)
 

@@ -247,6 +247,92 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return tuple(out)
 
 
+# ---------------------------------------------------------------------------------------
+# Searching: isin, searchsorted, bucketize, bincount (no gradients, as in torch)
+# ---------------------------------------------------------------------------------------
+_TYPE_NAMES = {"b": "Bool", "f": "Float", "c": "ComplexFloat"}
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else xp.asarray(x)
+
+
+def isin(elements, test_elements, *, assume_unique: bool = False,
+         invert: bool = False) -> Tensor:
+    """True where an element of ``elements`` occurs in ``test_elements`` (NaN never does);
+    either may be a number."""
+    if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
+        raise TypeError("isin() received an invalid combination of arguments - got "
+                        f"({type(elements).__name__}, {type(test_elements).__name__})")
+    return Tensor._wrap(xp.asarray(xp.isin(_arr(elements), _arr(test_elements),
+                                           invert=invert)))
+
+
+def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
+                 right: bool = False, side: str | None = None, sorter=None) -> Tensor:
+    """Insertion indices of ``input`` into ``sorted_sequence`` along its last dim (whose
+    leading dims, if any, match ``input``'s); ``right``/``side='right'`` puts equal values
+    after their run."""
+    if side is not None:
+        if side not in ("left", "right"):
+            raise RuntimeError(f"torch.searchsorted(): side can only be 'left' or 'right' but "
+                               f"got {side}")
+        if right and side == "left":
+            raise RuntimeError("torch.searchsorted(): side and right can't be set to opposites, "
+                               "got side of left while right was True")
+        right = side == "right"
+    seq = sorted_sequence._data
+    if sorter is not None:
+        seq = xp.take_along_axis(seq, sorter._data, axis=-1)
+    vals = _arr(input)
+    how = "right" if right else "left"
+    if seq.ndim <= 1:
+        out = xp.searchsorted(seq, vals, side=how)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension "
+                               f"or the first N-1 dimensions of boundaries tensor and input "
+                               f"value tensor must match, but we got boundaries tensor "
+                               f"{list(seq.shape)} and input value tensor {list(vals.shape)}")
+        s2 = seq.reshape(-1, seq.shape[-1])
+        v2 = vals.reshape(-1, vals.shape[-1])
+        out = xp.stack([xp.searchsorted(s2[i], v2[i], side=how) for i in range(s2.shape[0])])
+        out = out.reshape(vals.shape)
+    return Tensor._wrap(xp.asarray(out, dtype=xp.int32 if out_int32 else xp.int64))
+
+
+def bucketize(input, boundaries: Tensor, *, out_int32: bool = False,
+              right: bool = False) -> Tensor:
+    """Index of the bucket of each value: ``boundaries[i-1] < x <= boundaries[i]``
+    (``right``: ``boundaries[i-1] <= x < boundaries[i]``); ``boundaries`` is 1-D sorted."""
+    if boundaries.dim() != 1:
+        raise RuntimeError(f"boundaries tensor must be 1 dimension, but got dim("
+                           f"{boundaries.dim()})")
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def bincount(input: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """Count of each value of a 1-D non-negative integer tensor (or the sum of ``weights``
+    per value, in the weights' floating dtype)."""
+    x = input._data
+    if x.dtype.kind not in "iu":
+        raise NotImplementedError(f'"bincount_cpu" not implemented for '
+                                  f"'{_TYPE_NAMES.get(x.dtype.kind, x.dtype.name)}'")
+    if x.ndim != 1 or (x.size and x.min() < 0):
+        raise RuntimeError("bincount only supports 1-d non-negative integral inputs.")
+    if minlength < 0:
+        raise RuntimeError("minlength should be >= 0")
+    if weights is None:
+        return Tensor._wrap(xp.bincount(x, minlength=minlength).astype(xp.int64))
+    w = weights._data
+    if w.shape != x.shape:
+        raise RuntimeError("weights should be 1-d and have the same length as input")
+    out_dt = w.dtype if w.dtype.kind == "f" else xp.float64
+    return Tensor._wrap(xp.bincount(x, weights=w.astype(xp.float64),
+                                    minlength=minlength).astype(out_dt))
+
+
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
-           "unique"]
-TENSOR_METHODS = {n: globals()[n] for n in __all__}
+           "unique", "isin", "searchsorted", "bucketize", "bincount"]
+TENSOR_METHODS = {n: globals()[n] for n in __all__
+                  if n not in ("isin", "searchsorted", "bucketize")}
