@@ -127,3 +127,30 @@ def test_bincount():
     check(lambda M, a: M.bincount(a), np.zeros(0, np.int64), grad=False)
     for bad in (np.array([-1, 2]), np.ones((2, 2), np.int64), np.ones(3), np.array([True])):
         check_raises(lambda M, a: M.bincount(a), bad)
+
+
+@pytest.mark.parametrize("fn", ["hypot", "copysign", "xlogy"])
+@pytest.mark.parametrize("dtype", [F32, F64])
+def test_float_binaries(fn, dtype):
+    b = rand(4, dtype=dtype, seed=1)
+    a = rand(3, 4, dtype=dtype)
+    if fn == "xlogy":
+        b = np.abs(b) + 0.1
+        a[0, :2] = 0.0
+    check(lambda M, x, y: getattr(M, fn)(x, y), a, b)
+    check(lambda M, x, y: getattr(M, fn)(x, y), rand(dtype=dtype), b)
+    x = np.array([0.0, -0.0, 1.0, -2.0, 0.0, 3.0, np.inf, 0.0], dtype)
+    y = np.array([0.5, -1.0, 0.0, 3.0, 0.0, np.nan, 2.0, -1.0], dtype)
+    check(lambda M, p, q: getattr(M, fn)(p, q), x, y, grad=False)
+    check(lambda M, p: getattr(M, fn)(p, 2.0) if fn != "hypot" else p, x, grad=False)
+
+
+@pytest.mark.parametrize("fn", ["logaddexp", "logaddexp2", "hypot", "copysign", "xlogy"])
+def test_new_binary_primitives_gradcheck(fn):
+    import ember
+    rng = np.random.default_rng(3)
+    a = ember.tensor(rng.uniform(0.3, 2.0, (3, 4)) * rng.choice([-1, 1], (3, 4)),
+                     dtype=ember.float64, requires_grad=True)
+    b = ember.tensor(rng.uniform(0.3, 2.0, (4,)), dtype=ember.float64, requires_grad=True)
+    f = getattr(ember, fn)
+    assert ember.autograd.gradcheck(lambda x, y: f(x, y), (a, b))

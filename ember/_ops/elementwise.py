@@ -32,7 +32,7 @@ from .elementwise_binary import (Add, Mul, Div, Pow, Remainder, FloorDivide, _bi
                                  _float_result, add, sub, rsub, mul, div, true_divide,
                                  floor_divide, pow, float_power, maximum, minimum, fmax, fmin,
                                  remainder, fmod, atan2, arctan2, square, logaddexp,
-                                 logaddexp2)
+                                 logaddexp2, hypot, copysign, xlogy)
 from .elementwise_ternary import (clamp, clip, clamp_min, clamp_max, where, _where_method, lerp,
                                   addcmul, addcdiv, nan_to_num)
 from .elementwise_compare import (eq, ne, lt, le, gt, ge, greater, greater_equal, less,
@@ -144,7 +144,7 @@ _PUBLIC = dict(
     acos=acos, atan=atan, arcsin=arcsin, arccos=arccos, arctan=arctan, sinh=sinh, cosh=cosh,
     asinh=asinh, arcsinh=arcsinh, acosh=acosh, arccosh=arccosh, atanh=atanh, arctanh=arctanh,
     deg2rad=deg2rad, rad2deg=rad2deg, logit=logit, signbit=signbit, logaddexp=logaddexp,
-    logaddexp2=logaddexp2,
+    logaddexp2=logaddexp2, hypot=hypot, copysign=copysign, xlogy=xlogy,
     tanh=tanh, sigmoid=sigmoid, relu=relu, erf=erf, erfc=erfc, erfinv=erfinv, abs=abs,
     absolute=absolute, sign=sign, sgn=sign, floor=floor, ceil=ceil, round=round, trunc=trunc,
     fix=fix, frac=frac, clamp=clamp, clip=clip, clamp_min=clamp_min, clamp_max=clamp_max,

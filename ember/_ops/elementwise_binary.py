@@ -438,6 +438,92 @@ def logaddexp2(input, other) -> Tensor:
         _raise_broadcast(e, input, other)
 
 
+class _FloatBinary(_Binary):
+    """A float-valued binary op with torch's backward formula ``grads(g, a, b, out)``."""
+    save_inputs = (0, 1)
+    save_output = True
+    tname = ""
+
+    def forward(self, a, b, npd):
+        a, b = self._prep(a, b, npd)
+        with _quiet():
+            return xp.asarray(self.fn(a, b), dtype=npd)
+
+    def backward(self, g):
+        a, b = self.saved_inputs
+        with _quiet():
+            ga, gb = self.grads(g, a, b, self.saved_output)
+        return (grad_for(ga, *self.ma) if ga is not None and _want(self, 0) else None,
+                grad_for(gb, *self.mb) if gb is not None and _want(self, 1) else None)
+
+    def name(self):
+        return self.tname
+
+
+def _xlogy_fn(x, y):
+    """torch: NaN if y is NaN, else 0 where x == 0, else x * log(y)."""
+    r = xp.where(x == 0, 0, x * xp.log(y))
+    return xp.where(xp.isnan(y), xp.nan, r)
+
+
+class Hypot(_FloatBinary):
+    tname = "HypotBackward0"
+    fn = staticmethod(xp.hypot)
+
+    @staticmethod
+    def grads(g, a, b, out):
+        return g * a / out, g * b / out
+
+
+class Copysign(_FloatBinary):
+    tname = "CopysignBackward0"
+    fn = staticmethod(xp.copysign)
+
+    @staticmethod
+    def grads(g, a, b, out):
+        ratio = out / a                   # torch: (result / self) masked to 0 where self == 0
+        ratio = _masked(_raw(a) == 0, ratio, False) if isinstance(a, Tensor) else ratio
+        return g * ratio, zeros_like_t(g)
+
+
+class Xlogy(_FloatBinary):
+    tname = "XlogyBackward0"
+    fn = staticmethod(_xlogy_fn)
+
+    @staticmethod
+    def grads(g, a, b, out):
+        # torch: xlogy(grad, other).masked_fill((self == 0) & (other <= 0), 0); grad * self / other
+        ga = xlogy(g, b)
+        zero = (xp.asarray(_raw(a)) == 0) & (xp.asarray(_raw(b)) <= 0)
+        if zero.any():
+            ga = _masked(xp.broadcast_to(zero, tuple(ga.shape)), ga, False)
+        return ga, g * a / b
+
+
+def _float_binary(cls, name, input, other):
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{name}() received an invalid combination of arguments")
+    try:
+        return cls.apply(input, other, _float_result(input, other).np)
+    except ValueError as e:
+        _raise_broadcast(e, input, other)
+
+
+def hypot(input, other) -> Tensor:
+    """sqrt(input**2 + other**2) without overflow."""
+    return _float_binary(Hypot, "hypot", input, _require_tensor(other, "hypot"))
+
+
+def copysign(input, other) -> Tensor:
+    """``input``'s magnitude with ``other``'s sign (float result)."""
+    return _float_binary(Copysign, "copysign", input, other)
+
+
+def xlogy(input, other) -> Tensor:
+    """``input * log(other)``, 0 where ``input`` is 0 (NaN where ``other`` is NaN)."""
+    return _float_binary(Xlogy, "xlogy", input, other)
+
+
 def _binary(cls, a, b, *params, **kw):
     """Apply a binary primitive with torch's type promotion and broadcasting errors."""
     if not isinstance(b, Tensor) and type(b) not in _PY_NUM:
