@@ -65,34 +65,32 @@ def find(stem: str, argtypes) -> dict:
     return {}
 
 
-def threads_getter():
-    """A zero-argument function returning OpenBLAS's current thread count, or None."""
-    import ctypes
+def _symbol(names, restype, argtypes):
+    """The first of ``names`` exported by NumPy's BLAS, typed, or None (also with
+    ``EMBER_NO_BLAS_CALLS=1``)."""
     if os.environ.get("EMBER_NO_BLAS_CALLS"):
         return None
     for lib in _libraries():
-        for name in ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
-                     "openblas_get_num_threads"):
+        for name in names:
             fn = getattr(lib, name, None)
             if fn is not None:
-                fn.restype, fn.argtypes = ctypes.c_int, []
+                fn.restype, fn.argtypes = restype, argtypes
                 return fn
     return None
+
+
+def threads_getter():
+    """A zero-argument function returning OpenBLAS's current thread count, or None."""
+    import ctypes
+    return _symbol(("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+                    "openblas_get_num_threads"), ctypes.c_int, [])
 
 
 def threads_setter():
     """A one-argument function setting OpenBLAS's thread count, or None."""
     import ctypes
-    if os.environ.get("EMBER_NO_BLAS_CALLS"):
-        return None
-    for lib in _libraries():
-        for name in ("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
-                     "openblas_set_num_threads"):
-            fn = getattr(lib, name, None)
-            if fn is not None:
-                fn.restype, fn.argtypes = None, [ctypes.c_int]
-                return fn
-    return None
+    return _symbol(("scipy_openblas_set_num_threads64_", "openblas_set_num_threads64_",
+                    "openblas_set_num_threads"), None, [ctypes.c_int])
 
 
 # ---------------------------------------------------------------------------------------

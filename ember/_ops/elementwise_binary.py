@@ -422,20 +422,14 @@ class LogAddExp(_Binary):
 
 def logaddexp(input, other) -> Tensor:
     """log(exp(input) + exp(other)), computed without overflow."""
-    other = _require_tensor(other, "logaddexp")
-    try:
-        return LogAddExp.apply(input, other, _float_result(input, other).np, base2=False)
-    except ValueError as e:
-        _raise_broadcast(e, input, other)
+    return _float_binary(LogAddExp, "logaddexp", input, _require_tensor(other, "logaddexp"),
+                         base2=False)
 
 
 def logaddexp2(input, other) -> Tensor:
     """log2(2**input + 2**other), computed without overflow."""
-    other = _require_tensor(other, "logaddexp2")
-    try:
-        return LogAddExp.apply(input, other, _float_result(input, other).np, base2=True)
-    except ValueError as e:
-        _raise_broadcast(e, input, other)
+    return _float_binary(LogAddExp, "logaddexp2", input, _require_tensor(other, "logaddexp2"),
+                         base2=True)
 
 
 class _FloatBinary(_Binary):
@@ -500,11 +494,13 @@ class Xlogy(_FloatBinary):
         return ga, g * a / b
 
 
-def _float_binary(cls, name, input, other):
+def _float_binary(cls, name, input, other, **params):
+    """Apply a binary primitive whose result is floating (ints promote to the default
+    float), with torch's broadcasting error."""
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError(f"{name}() received an invalid combination of arguments")
     try:
-        return cls.apply(input, other, _float_result(input, other).np)
+        return cls.apply(input, other, _float_result(input, other).np, **params)
     except ValueError as e:
         _raise_broadcast(e, input, other)
 
@@ -676,11 +672,7 @@ def fmod(input, other) -> Tensor:
 
 
 def atan2(input, other) -> Tensor:
-    other = _require_tensor(other, "atan2")
-    try:
-        return Atan2.apply(input, other, _float_result(input, other).np)
-    except ValueError as e:
-        _raise_broadcast(e, input, other)
+    return _float_binary(Atan2, "atan2", input, _require_tensor(other, "atan2"))
 
 
 arctan2 = atan2
