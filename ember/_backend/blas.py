@@ -93,6 +93,45 @@ def threads_setter():
                     "openblas_set_num_threads"), None, [ctypes.c_int])
 
 
+class OpenBLASThreads:
+    """ctypes views of OpenBLAS's thread-server state (see ``parallel._enter_region``):
+    ``cpu_number`` (the thread count its calls use, what ``openblas_get_num_threads``
+    returns), ``server_avail`` (its worker threads are up) and ``shutdown()``."""
+    __slots__ = ("cpu_number", "server_avail", "shutdown")
+
+
+def openblas_thread_state() -> OpenBLASThreads | None:
+    """OpenBLAS's thread state, from the library NumPy's ``openblas_get_num_threads`` is
+    in, or None (not OpenBLAS, symbols missing, ``EMBER_NO_BLAS_CALLS=1``, or the self-test
+    failed: a write to ``blas_cpu_number`` must be what that getter then returns)."""
+    import ctypes
+    if os.environ.get("EMBER_NO_BLAS_CALLS"):
+        return None
+    names = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_",
+             "openblas_get_num_threads")
+    for lib in _libraries():
+        get = next((getattr(lib, n) for n in names if hasattr(lib, n)), None)
+        if get is None:
+            continue
+        try:
+            st = OpenBLASThreads()
+            st.cpu_number = ctypes.c_int.in_dll(lib, "blas_cpu_number")
+            st.server_avail = ctypes.c_int.in_dll(lib, "blas_server_avail")
+            st.shutdown = lib.blas_thread_shutdown_
+        except (ValueError, AttributeError):
+            return None
+        get.restype, get.argtypes = ctypes.c_int, []
+        st.shutdown.restype, st.shutdown.argtypes = ctypes.c_int, []
+        before = get()
+        if before < 1 or st.cpu_number.value != before:
+            return None
+        st.cpu_number.value = 1
+        ok = get() == 1
+        st.cpu_number.value = before
+        return st if ok else None
+    return None
+
+
 # ---------------------------------------------------------------------------------------
 # Transposing copy
 # ---------------------------------------------------------------------------------------

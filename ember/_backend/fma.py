@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as _np
 
 from . import blas as _blas
+from . import parallel as _parallel
 
 xp = _np
 _f32, _f64 = xp.dtype(xp.float32), xp.dtype(xp.float64)
@@ -35,13 +36,15 @@ _CHUNK = 1 << 15   # float64 scratch of 256 KB: stays in cache, allocated once p
 # ---------------------------------------------------------------------------------------
 # OpenBLAS's axpy kernels fuse every element of their vector blocks (at most 64 elements);
 # elements past a thread's last whole block go through a scalar C loop that does not. Above
-# 10,000 elements OpenBLAS splits a call evenly across its threads, so ember passes it a
-# length that is a multiple of 64 x threads (every thread's share is then whole blocks),
-# or, when the thread count cannot be read, calls it in single-thread pieces of 8192. The
-# remaining n % (64 x threads) elements take the float64 detour (float32) or run as
-# zero-padded whole blocks (float64).
+# 10,000 elements OpenBLAS would split a call unevenly across its own threads, so ember only
+# makes calls that run on one thread: pieces of 8192 elements, or, for large arrays, one
+# call per share of ember's workers (``parallel.blocks`` holds OpenBLAS at one thread while
+# they run; waking OpenBLAS's threads instead would leave them spinning into the next op).
+# Every call covers whole 64-element blocks; the remaining n % 64 elements take the float64
+# detour (float32) or run as one zero-padded block (float64).
 _AXPY_BLOCK = 64
 _AXPY_CALL = 8192
+_AXPY_PARALLEL = 1 << 20   # from this many elements the update is split over ember's workers
 _AXPY_MIN_F32 = 4096    # below this many elements the detour is faster (measured: 2304 -> 3.3
 #                         vs 4.5 us; 100352 -> 70 vs 25 us)
 _axpy_fns: dict | None = None     # dtype -> ctypes function once resolved ({} if unusable)
@@ -91,28 +94,28 @@ def _product_error(x, alpha):
 
 def _axpy_selftest(fns) -> dict:
     """Keep the dtypes whose BLAS axpy is fused on every element of test data in both call
-    patterns ``axpy_`` uses (single-thread pieces, and one multi-thread call of a length
-    that splits into whole blocks): with ``z = -round(x * alpha)`` a fused result is exactly
-    the product's rounding error, which separate roundings lose (they give 0). float32 also
-    has to match the float64 detour on random data."""
+    patterns ``axpy_`` uses (pieces of 8192, and one long call with OpenBLAS at one thread):
+    with ``z = -round(x * alpha)`` a fused result is exactly the product's rounding error,
+    which separate roundings lose (they give 0). float32 also has to match the float64
+    detour on random data."""
     rng = _np.random.default_rng(1234)
     good = {}
+    # an odd number of blocks above 10,000 elements: no larger kernel block divides it
+    n = (2 * -(-3 * _AXPY_CALL // (2 * _AXPY_BLOCK)) + 1) * _AXPY_BLOCK
     for dt, fn in fns.items():
         ok = True
-        for threaded in (False, True):
-            unit = _AXPY_BLOCK * ((_blas_threads() or 1) if threaded else 1)
-            # an odd number of units above 10,000 elements: the last piece (and each
-            # thread's share) is then not a multiple of any larger kernel block either
-            n = (2 * -(-3 * _AXPY_CALL // (2 * unit)) + 1) * unit
+        for one_call in (False, True):
             x = rng.standard_normal(n).astype(dt)
             alpha = float(dt.type(-0.3712))
             got = -(x * dt.type(alpha))
-            _run_axpy(fn, x, alpha, got, n, threaded)
+            with _parallel.one_blas_thread():
+                _run_axpy(fn, x, alpha, got, n, one_call)
             ok = ok and _np.array_equal(got, _product_error(x, dt.type(alpha)))
             if ok and dt == _f32:
                 z = rng.standard_normal(n).astype(dt)
                 got, want = z.copy(), z.copy()
-                _run_axpy(fn, x, alpha, got, n, threaded)
+                with _parallel.one_blas_thread():
+                    _run_axpy(fn, x, alpha, got, n, one_call)
                 _detour(x, alpha, want)
                 ok = _np.array_equal(got.view(_np.int32), want.view(_np.int32))
         if ok:
@@ -120,12 +123,13 @@ def _axpy_selftest(fns) -> dict:
     return good
 
 
-def _run_axpy(fn, x, alpha, out, n, threaded):
-    """BLAS axpy over the first ``n`` elements: one call (``threaded``; ``n`` a multiple of
-    64 x threads) or single-thread pieces of ``_AXPY_CALL`` (``n`` a multiple of 64)."""
+def _run_axpy(fn, x, alpha, out, n, one_call):
+    """BLAS axpy over the first ``n`` elements (a multiple of 64): one call (``one_call``,
+    only while OpenBLAS is at one thread) or pieces of ``_AXPY_CALL``, which it never
+    splits across threads."""
     size = out.itemsize
     xa, oa = x.ctypes.data, out.ctypes.data
-    if threaded:
+    if one_call:
         fn(n, alpha, xa, 1, oa, 1)
         return
     for i in range(0, n, _AXPY_CALL):
@@ -149,14 +153,23 @@ def axpy_(out, x, alpha: float) -> bool:
             or not out.flags.c_contiguous or not out.flags.writeable
             or (x is not out and _np.may_share_memory(x, out))):
         return False
+    if out.dtype == _f32:
+        alpha = float(_f32.type(alpha))   # what the BLAS call receives; the tail must agree
     n = out.size
-    nt = _blas_threads()
-    # (one call only below 2**31 elements: a BLAS with 32-bit integers could not take more)
-    threaded = nt is not None and _AXPY_BLOCK * nt <= _AXPY_CALL and n < 1 << 31
-    unit = _AXPY_BLOCK * nt if threaded else _AXPY_BLOCK
-    head = n - n % unit
-    if head:
-        _run_axpy(fn, x, alpha, out, head, threaded)
+    head = n - n % _AXPY_BLOCK
+    if head >= _AXPY_PARALLEL and _parallel.workers() > 1:
+        # ember's workers, one share each: OpenBLAS's own threads are never woken (they
+        # would spin for a while after the call, competing with the next op's workers)
+        xf, of = x.reshape(-1), out.reshape(-1)
+
+        def share(lo, hi):
+            lo, hi = lo * _AXPY_BLOCK, hi * _AXPY_BLOCK
+            # inside a parallel region OpenBLAS is at one thread: one call; otherwise
+            # (serial fallback) pieces small enough that OpenBLAS does not split them
+            _run_axpy(fn, xf[lo:hi], alpha, of[lo:hi], hi - lo, _blas_threads() == 1)
+        _parallel.blocks(head // _AXPY_BLOCK, share)
+    elif head:
+        _run_axpy(fn, x, alpha, out, head, False)
     if head < n and out.dtype == _f32:    # the partial blocks: the detour is exact
         _detour(x.reshape(-1)[head:], alpha, out.reshape(-1)[head:])
     elif head < n:    # float64: the partial blocks through zero-padded whole blocks

@@ -16,7 +16,7 @@ import itertools
 import math
 import numbers
 
-from .._backend import pool, xp
+from .._backend import parallel, pool, xp
 from .._backend.blas import transpose_copy
 from .._tensor import Tensor
 from ..autograd.function import Primitive
@@ -204,23 +204,22 @@ def _forward_in_blocks(x, w, b, geom: Geom, keep_cols: bool):
     L = math.prod(geom.out_sp)
     sample = max(1, rows * G * L * x.itemsize)
     win = _windows(_pad(x, geom), geom)                      # (N, C, *K, *O) view
-    if keep_cols:
-        per = max(1, _CACHE_BLOCK_BYTES // sample)
-        col = pool.empty((N, G, rows, L), x.dtype)
-    else:
-        per = max(1, _BLOCK_BYTES // sample)
-        col = None
-        buf = xp.empty((min(per, N), G, rows, L), dtype=x.dtype)
+    per = max(1, (_CACHE_BLOCK_BYTES if keep_cols else _BLOCK_BYTES) // sample)
+    col = pool.empty((N, G, rows, L), x.dtype) if keep_cols else None
     wm = w.reshape(G, O // G, rows)
     bias = None if b is None else b.reshape((-1,) + (1,) * geom.nd)
     out = pool.empty((N, O) + geom.out_sp, xp.result_type(x, w))
-    for s in range(0, N, per):
-        e = min(N, s + per)
-        cb = col[s:e] if keep_cols else buf[:e - s]
-        cb.reshape(win[s:e].shape)[...] = win[s:e]
-        xp.matmul(wm, cb, out=out[s:e].reshape(e - s, G, O // G, L))
-        if bias is not None:
-            out[s:e] += bias
+
+    def run(lo, hi):
+        buf = None if keep_cols else xp.empty((min(per, hi - lo), G, rows, L), dtype=x.dtype)
+        for s in range(lo, hi, per):
+            e = min(hi, s + per)
+            cb = col[s:e] if keep_cols else buf[:e - s]
+            cb.reshape(win[s:e].shape)[...] = win[s:e]
+            xp.matmul(wm, cb, out=out[s:e].reshape(e - s, G, O // G, L))
+            if bias is not None:
+                out[s:e] += bias
+    parallel.blocks(N, run, N * O * rows * L >= parallel.GEMM_SPLIT_MNK)
     return out, col
 
 
@@ -265,28 +264,31 @@ def _conv_input_grad_flat(g, wt, geom: Geom, C):
     span = oh * Wp
     dt = xp.result_type(wt, g)
     per = max(1, _CACHE_BLOCK_BYTES // max(1, G * rows * span * dt.itemsize))
-    n0 = min(per, N)
-    buf = xp.empty((n0, G, rows, span), dtype=dt)
-    # per block: the gradient widened to Wp (its pad columns are zeroed once and stay zero),
-    # the flat image sums, and the cropped result, all in cache
-    gwb = xp.zeros((n0, O, oh, Wp), dtype=g.dtype)
-    ob_buf = xp.empty((n0, C, Hp * Wp + kw), dtype=g.dtype)
     (t, l), (H, W) = geom.pad_l, geom.in_sp
     res = xp.empty((N, C, H, W), dtype=g.dtype)
-    for s in range(0, N, per):
-        e = min(N, s + per)
-        gw = gwb[:e - s]
-        gw[..., :ow] = g[s:e]
-        cb = buf[:e - s]
-        xp.matmul(wt, gw.reshape(e - s, G, O // G, span), out=cb)   # (n, G, C/G*kh*kw, span)
-        gcol = cb.reshape(e - s, C, kh, kw, span)
-        ob = ob_buf[:e - s]
-        ob[...] = 0            # (not a copy of the first offset: 0 + -0.0 is +0.0, as torch)
-        for i in range(kh):
-            for j in range(kw):
-                o = i * Wp + j
-                ob[:, :, o:o + span] += gcol[:, :, i, j]
-        res[s:e] = ob[:, :, :Hp * Wp].reshape(e - s, C, Hp, Wp)[:, :, t:t + H, l:l + W]
+
+    def run(lo, hi):
+        n0 = min(per, hi - lo)
+        buf = xp.empty((n0, G, rows, span), dtype=dt)
+        # per block: the gradient widened to Wp (its pad columns are zeroed once and stay
+        # zero), the flat image sums, and the cropped result, all in cache
+        gwb = xp.zeros((n0, O, oh, Wp), dtype=g.dtype)
+        ob_buf = xp.empty((n0, C, Hp * Wp + kw), dtype=g.dtype)
+        for s in range(lo, hi, per):
+            e = min(hi, s + per)
+            gw = gwb[:e - s]
+            gw[..., :ow] = g[s:e]
+            cb = buf[:e - s]
+            xp.matmul(wt, gw.reshape(e - s, G, O // G, span), out=cb)   # (n, G, C/G*kh*kw, span)
+            gcol = cb.reshape(e - s, C, kh, kw, span)
+            ob = ob_buf[:e - s]
+            ob[...] = 0        # (not a copy of the first offset: 0 + -0.0 is +0.0, as torch)
+            for i in range(kh):
+                for j in range(kw):
+                    o = i * Wp + j
+                    ob[:, :, o:o + span] += gcol[:, :, i, j]
+            res[s:e] = ob[:, :, :Hp * Wp].reshape(e - s, C, Hp, Wp)[:, :, t:t + H, l:l + W]
+    parallel.blocks(N, run, N * O * rows * span >= parallel.GEMM_SPLIT_MNK)
     return res
 
 
@@ -295,7 +297,13 @@ def _conv_weight_grad(col, g, wshape, geom: Geom):
     if geom.batch_last:
         return xp.matmul(gm, col.transpose(0, 2, 1)).reshape(wshape)
     # one GEMM per sample, summed: avoids transposed copies of g and col
-    return xp.matmul(gm, col.transpose(0, 1, 3, 2)).sum(axis=0).reshape(wshape)
+    colt = col.transpose(0, 1, 3, 2)
+    per_sample = xp.empty(gm.shape[:3] + colt.shape[3:], dtype=xp.result_type(gm, col))
+
+    def run(lo, hi):
+        xp.matmul(gm[lo:hi], colt[lo:hi], out=per_sample[lo:hi])
+    parallel.blocks(gm.shape[0], run, gm.size * colt.shape[-1] >= parallel.GEMM_SPLIT_MNK)
+    return per_sample.sum(axis=0).reshape(wshape)
 
 
 def _bias_grad_axes(nd):

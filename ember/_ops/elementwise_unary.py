@@ -8,12 +8,13 @@ import builtins
 import math
 import numbers
 
-from .._backend import fma as _fma_mod, pool, xp
+from .._backend import fma as _fma_mod, parallel, pool, xp
 from .._backend import dtypes as _dt
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
 from . import special as _special
+from ._util import SAME_SIZE_INT, select_bits
 from .elementwise_common import _not_implemented, _quiet, zeros_like_t, _masked, _const, _out
 
 
@@ -162,14 +163,36 @@ def _relu_bool():
 def _relu_fn(x):
     """max(x, 0). A C-contiguous result above 32 MB comes from the buffer pool; otherwise
     NumPy allocates it in the input's memory order, as torch does (a transposed input gives
-    a transposed-strided result)."""
-    if x.flags.c_contiguous and x.nbytes >= pool.MIN_BYTES:
-        return xp.maximum(x, 0, out=pool.empty(x.shape, x.dtype))
-    return xp.maximum(x, 0, dtype=x.dtype)
+    a transposed-strided result). Large contiguous inputs are split over ember's workers."""
+    if not x.flags.c_contiguous or x.size < parallel.FLAT_MIN:
+        return xp.maximum(x, 0, dtype=x.dtype)
+    out = pool.empty(x.shape, x.dtype)
+    xf, of = x.reshape(-1), out.reshape(-1)
+    parallel.flat(x.size, lambda lo, hi: xp.maximum(xf[lo:hi], 0, out=of[lo:hi]), x.size)
+    return out
 
 
-Relu = _unary("Relu", _relu_fn,
-              lambda g, x, y: _masked(y._data <= 0, g, False), save_out=True, keep_int=True,
+def _relu_grad(g, x, y):
+    """torch's threshold_backward on the saved output: +0.0 where y <= 0, else g (a NaN
+    output passes its gradient). Outside a recorded graph, on large contiguous arrays, the
+    mask and the select run piece by piece in cache, split over ember's workers."""
+    gd, yd = g._data, y._data
+    if (STATE.enabled or gd.size < parallel.FLAT_MIN or gd.shape != yd.shape
+            or gd.dtype.kind != "f" or gd.dtype.itemsize not in SAME_SIZE_INT
+            or not gd.flags.c_contiguous or not yd.flags.c_contiguous):
+        return _masked(yd <= 0, g, False)
+    out = pool.empty(gd.shape, gd.dtype)
+    gf, yf, of = gd.reshape(-1), yd.reshape(-1), out.reshape(-1)
+
+    def piece(lo, hi):
+        keep = xp.less_equal(yf[lo:hi], 0)
+        xp.logical_not(keep, out=keep)
+        select_bits(keep, gf[lo:hi], out=of[lo:hi])
+    parallel.flat(gd.size, piece)
+    return Tensor._wrap(out)
+
+
+Relu = _unary("Relu", _relu_fn, _relu_grad, save_out=True, keep_int=True,
               bool_error=_relu_bool, int_fn=lambda x: xp.maximum(x, 0, dtype=x.dtype))
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from .._backend import xp
+from .._backend import parallel, xp
 from .._backend import dtypes as _dt
 from .._tensor import Tensor, _SCALAR_TYPE
 from ..autograd.function import Primitive
@@ -454,7 +454,7 @@ def _gemm(a, b, small_out_sequential=False):
     if small_out_sequential and 0 < min(m, n) <= 3 and m * n * k <= _SEQ_LIMIT:
         # numpy reduces a leading axis row by row, i.e. sequentially
         return xp.add.reduce(a.T[:, :, None] * b[:, None, :], axis=0)
-    return a @ b
+    return parallel.gemm(a, b)
 
 
 class Linear(Primitive):

@@ -14,7 +14,7 @@ import itertools
 import math
 import numbers
 
-from .._backend import pool, xp
+from .._backend import parallel, pool, xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
@@ -93,7 +93,7 @@ class MaxPool2d(Primitive):
             return best, xp.zeros((0,), dtype=xp.int64)
         best = None
         if tiles:
-            best, arg = _max_planes(_window_planes(x, geom))
+            best, arg = _max_tiles(x, geom)
         if best is None or (x.dtype.kind in "fc" and xp.isnan(best).any()):
             xpad = _padded(x, geom, _low_fill(x.dtype))
             best, arg = _max_offsets(xpad, geom, nan_aware=False)
@@ -125,7 +125,7 @@ def _max_offsets(xpad, geom: PoolGeom, nan_aware: bool):
         v = xpad[(Ellipsis,) + sl]
         if best is None:
             best = v.copy()
-            arg = xp.zeros(best.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
+            arg = xp.zeros(best.shape, dtype=_arg_dtype(kk))
             continue
         m = v > best
         if nan_aware:
@@ -178,12 +178,17 @@ def _keep_first_max(best, v):
     return xp.maximum(v, best, out=best) if second else xp.maximum(best, v, out=best)
 
 
-def _max_planes(planes):
+def _max_planes(planes, best=None, arg=None):
     """Max over the kernel-offset planes and the first winning offset (NaN-unaware: a NaN
-    result is redone by the caller with ``_max_offsets``); mirrors ``_max_offsets``."""
+    result is redone by the caller with ``_max_offsets``); mirrors ``_max_offsets``. Into
+    ``best``/``arg`` if given."""
     kk = planes.shape[0]
-    best = planes[0].copy()
-    arg = xp.zeros(best.shape, dtype=xp.uint8 if kk < 256 else xp.int32)
+    if best is None:
+        best = planes[0].copy()
+        arg = xp.zeros(best.shape, dtype=_arg_dtype(kk))
+    else:
+        best[...] = planes[0]
+        arg[...] = 0
     for n in range(1, kk):
         v = planes[n]
         m = xp.greater(v, best)
@@ -191,6 +196,42 @@ def _max_planes(planes):
         # offsets only grow, so the last strict improvement is the first maximum
         xp.maximum(arg, xp.multiply(m, arg.dtype.type(n)), out=arg)
     return best, arg
+
+
+def _arg_dtype(kk):
+    return xp.uint8 if kk < 256 else xp.int32
+
+
+# Pieces of the parallel tiled max-pool: this many input bytes each (fewer NumPy calls beat
+# cache-sized pieces: the workers take turns at the GIL between calls)
+_PIECE_BYTES = 16 << 20
+
+
+def _planes_split(x, geom: PoolGeom):
+    """``x`` as ``(planes, H, W)`` and the planes per piece, if the tiled max-pool should be
+    split over ember's workers (contiguous and large), else None."""
+    if not x.flags.c_contiguous or x.size < parallel.FLAT_MIN or x.ndim < 3:
+        return None
+    xr = x.reshape((-1,) + x.shape[-2:])
+    return xr, max(1, _PIECE_BYTES // max(1, xr[0].nbytes))
+
+
+def _max_tiles(x, geom: PoolGeom):
+    """``_max_planes(_window_planes(x))``, piece by piece in cache and split over ember's
+    workers for large inputs (the same comparisons per element, so the same result)."""
+    split = _planes_split(x, geom)
+    if split is None:
+        return _max_planes(_window_planes(x, geom))
+    xr, per = split
+    R = xr.shape[0]
+    best = pool.empty((R,) + geom.out_sp, x.dtype)
+    arg = xp.empty((R,) + geom.out_sp, dtype=_arg_dtype(math.prod(geom.kernel)))
+
+    def piece(lo, hi):
+        _max_planes(_window_planes(xr[lo:hi], geom), best[lo:hi], arg[lo:hi])
+    parallel.flat(R, piece, per, align=1, split=True)
+    lead = x.shape[:-2]
+    return best.reshape(lead + geom.out_sp), arg.reshape(lead + geom.out_sp)
 
 
 def _flat_indices(arg, geom: PoolGeom):
@@ -214,11 +255,23 @@ def _scatter_tiles(g, arg, geom):
     was the winner (torch accumulates into zeros, so -0.0 becomes +0.0), else +0.0, written
     once per offset (no zero fill, no accumulate), selected on the bits (``select_bits``:
     inf/NaN cannot leak into unselected positions)."""
-    g = xp.add(g, 0.0, dtype=g.dtype)
     ragged = any(o * k != n for o, k, n in zip(geom.out_sp, geom.kernel, geom.in_sp))
-    out = (xp.zeros if ragged else xp.empty)(g.shape[:-2] + geom.in_sp, dtype=g.dtype)
-    for n, sl in geom.offsets():
-        select_bits(xp.equal(arg, n), g, out=out[(Ellipsis,) + sl])
+    out = (xp.zeros if ragged else pool.empty)(g.shape[:-2] + geom.in_sp, dtype=g.dtype)
+
+    def scatter(g, arg, out):
+        g = xp.add(g, 0.0, dtype=g.dtype)
+        for n, sl in geom.offsets():
+            select_bits(xp.equal(arg, n), g, out=out[(Ellipsis,) + sl])
+    split = _planes_split(out, geom) if g.flags.c_contiguous and arg.flags.c_contiguous \
+        else None
+    if split is None:
+        scatter(g, arg, out)
+        return out
+    outr, per = split
+    gr = g.reshape((-1,) + g.shape[-2:])
+    argr = arg.reshape(gr.shape)
+    parallel.flat(outr.shape[0], lambda lo, hi: scatter(gr[lo:hi], argr[lo:hi], outr[lo:hi]),
+                  per, align=1, split=True)
     return out
 
 
