@@ -258,3 +258,28 @@ def test_split_kernel_in_forked_child():
     p.join(60)
     assert p.exitcode == 0
     assert q.get(timeout=5) is True
+
+
+@pytest.mark.parametrize("R,C", [(1120, 1000), (4096, 257)])
+def test_cross_entropy_split_rows(R, C, serial):
+    """cross_entropy's log-softmax rows split over workers: the serial bits, torch's
+    values (also with an inf logit row and a large shift)."""
+    rng = np.random.default_rng(R)
+    x = (rng.standard_normal((R, C)) * 5).astype(np.float32)
+    x[3] += 80.0
+    x[7, 2] = -np.inf
+    t = rng.integers(0, C, R)
+    t[7] = 3
+    res = []
+    for split in (False, True):
+        parallel._ENABLED = split
+        a = ember.from_numpy(x.copy()).requires_grad_()
+        loss = F.cross_entropy(a, ember.from_numpy(t))
+        loss.backward()
+        res.append((loss.detach().numpy(), a.grad.numpy()))
+    assert _same_bits(res[0][0], res[1][0]) and _same_bits(res[0][1], res[1][1])
+    ta = torch.from_numpy(x.copy()).requires_grad_()
+    tl = torch.nn.functional.cross_entropy(ta, torch.from_numpy(t))
+    tl.backward()
+    np.testing.assert_allclose(res[1][0], tl.detach().numpy(), rtol=1e-5)
+    np.testing.assert_allclose(res[1][1], ta.grad.numpy(), rtol=1e-4, atol=1e-8)

@@ -7,7 +7,7 @@ differentiable to any order; gradients flow to the target too, as in torch.
 """
 from __future__ import annotations
 
-from .._backend import xp
+from .._backend import parallel, xp
 from .._tensor import Tensor
 from ..autograd.function import Primitive
 from ..autograd.grad_mode import STATE
@@ -206,6 +206,32 @@ def _unrows(g2, shape):
     return xp.moveaxis(g2.reshape(moved), -1, 1)
 
 
+def _log_softmax_rows(x2, ts, want_probs):
+    """For logits ``x2 (R, C)``: ``s = exp(x - rowmax)`` (divided by its row sums if
+    ``want_probs``), the shifted logit ``x - rowmax`` of each row's target, and the row
+    sums. Row by row, so large inputs are split over ember's workers by rows (the same
+    arithmetic per row, so the same bits)."""
+    R, C = x2.shape
+    if not C:
+        return x2.copy(), x2[xp.arange(R), ts], xp.add.reduce(x2, axis=1)
+    s = xp.empty((R, C), dtype=x2.dtype)
+    picked = xp.empty(R, dtype=x2.dtype)
+    se = xp.empty(R, dtype=x2.dtype)
+
+    def rows(lo, hi):
+        ss = s[lo:hi]
+        xp.subtract(x2[lo:hi], xp.maximum.reduce(x2[lo:hi], axis=1, keepdims=True), out=ss)
+        picked[lo:hi] = ss[xp.arange(hi - lo), ts[lo:hi]]
+        xp.exp(ss, out=ss)
+        xp.add.reduce(ss, axis=1, out=se[lo:hi])
+        if want_probs:
+            ss /= se[lo:hi, None]
+    big = R * C >= parallel.FLAT_MIN and R > 1
+    parallel.flat(R, rows, R if not big else max(1, parallel.FLAT_PIECE // C), align=1,
+                  split=big)
+    return s, picked, se
+
+
 class _ClassLoss(Primitive):
     """nll_loss (``logits=False``, input = log-probabilities) or cross_entropy
     (``logits=True``: log_softmax fused in) with class-index targets."""
@@ -230,13 +256,9 @@ class _ClassLoss(Primitive):
                 wt = xp.where(valid, weight[ts], 0).astype(x.dtype, copy=False)
         ar = self.ar = xp.arange(R)
         if self.logits:
-            s = x2 - xp.maximum.reduce(x2, axis=1, keepdims=True) if C else x2.copy()
-            picked = s[ar, ts]
-            xp.exp(s, out=s)
-            se = xp.add.reduce(s, axis=1)
+            s, picked, se = _log_softmax_rows(x2, ts, self.requires_grad)
             picked = picked - xp.log(se)
             if self.requires_grad:
-                s /= se[:, None]
                 self.probs = s
         else:
             picked = x2[ar, ts]
