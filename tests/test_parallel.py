@@ -283,3 +283,29 @@ def test_cross_entropy_split_rows(R, C, serial):
     tl.backward()
     np.testing.assert_allclose(res[1][0], tl.detach().numpy(), rtol=1e-5)
     np.testing.assert_allclose(res[1][1], ta.grad.numpy(), rtol=1e-4, atol=1e-8)
+
+
+def test_conv_no_grad_and_transpose_split_match_torch():
+    """The inference path (columns through one buffer per worker) and conv_transpose2d
+    (the split stride-1 col2im) at sizes that take the split."""
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((200, 32, 26, 26)).astype(np.float32)
+    w = (rng.standard_normal((64, 32, 3, 3)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(64).astype(np.float32)
+    with ember.no_grad():
+        ey = F.conv2d(ember.from_numpy(x), ember.from_numpy(w), ember.from_numpy(b)).numpy()
+    ty = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w),
+                                    torch.from_numpy(b)).numpy()
+    np.testing.assert_allclose(ey, ty, rtol=1e-4, atol=2e-5 * np.abs(ty).max())
+    g = rng.standard_normal((64, 64, 24, 24)).astype(np.float32)
+    wt = (rng.standard_normal((64, 32, 3, 3)) * 0.1).astype(np.float32)
+    res = []
+    for M in (ember, torch):
+        tg = M.from_numpy(g.copy()).requires_grad_()
+        tw = M.from_numpy(wt.copy()).requires_grad_()
+        out = M.nn.functional.conv_transpose2d(tg, tw)
+        out.backward(M.from_numpy(np.ones(tuple(out.shape), np.float32)))
+        res.append((out.detach().numpy().copy(), tg.grad.numpy().copy(),
+                    tw.grad.numpy().copy()))
+    for e, t in zip(*res):
+        np.testing.assert_allclose(e, t, rtol=1e-4, atol=2e-5 * np.abs(t).max())
