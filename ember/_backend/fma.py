@@ -20,6 +20,8 @@ detour.
 """
 from __future__ import annotations
 
+from contextlib import nullcontext as _nullcontext
+
 import numpy as _np
 
 from . import blas as _blas
@@ -36,12 +38,13 @@ _CHUNK = 1 << 15   # float64 scratch of 256 KB: stays in cache, allocated once p
 # ---------------------------------------------------------------------------------------
 # OpenBLAS's axpy kernels fuse every element of their vector blocks (at most 64 elements);
 # elements past a thread's last whole block go through a scalar C loop that does not. Above
-# 10,000 elements OpenBLAS would split a call unevenly across its own threads, so ember only
-# makes calls that run on one thread: pieces of 8192 elements, or, for large arrays, one
-# call per share of ember's workers (``parallel.blocks`` holds OpenBLAS at one thread while
-# they run; waking OpenBLAS's threads instead would leave them spinning into the next op).
-# Every call covers whole 64-element blocks; the remaining n % 64 elements take the float64
-# detour (float32) or run as one zero-padded block (float64).
+# 10,000 elements OpenBLAS splits a call evenly across its threads, so ember passes it a
+# length that is a multiple of 64 x threads (every thread's share is then whole blocks), or
+# pieces of 8192 when the thread count is unknown. Arrays of 2**20 elements or more go as
+# one one-thread call per share of ember's workers (``parallel.blocks`` holds OpenBLAS at
+# one thread meanwhile, so its threads are not left spinning into the next op). The
+# remaining elements take the float64 detour (float32) or run as zero-padded whole blocks
+# (float64).
 _AXPY_BLOCK = 64
 _AXPY_CALL = 8192
 _AXPY_PARALLEL = 1 << 20   # from this many elements the update is split over ember's workers
@@ -104,18 +107,21 @@ def _axpy_selftest(fns) -> dict:
     n = (2 * -(-3 * _AXPY_CALL // (2 * _AXPY_BLOCK)) + 1) * _AXPY_BLOCK
     for dt, fn in fns.items():
         ok = True
-        for one_call in (False, True):
-            x = rng.standard_normal(n).astype(dt)
+        nt = _blas_threads() or 1
+        # pieces; one call at one thread; one call split by OpenBLAS over its threads
+        for m, one_call, hold in ((n, False, True), (n, True, True),
+                                  (nt * n, nt > 1, False)):
+            x = rng.standard_normal(m).astype(dt)
             alpha = float(dt.type(-0.3712))
             got = -(x * dt.type(alpha))
-            with _parallel.one_blas_thread():
-                _run_axpy(fn, x, alpha, got, n, one_call)
+            with _parallel.one_blas_thread() if hold else _nullcontext():
+                _run_axpy(fn, x, alpha, got, m, one_call)
             ok = ok and _np.array_equal(got, _product_error(x, dt.type(alpha)))
             if ok and dt == _f32:
-                z = rng.standard_normal(n).astype(dt)
+                z = rng.standard_normal(m).astype(dt)
                 got, want = z.copy(), z.copy()
-                with _parallel.one_blas_thread():
-                    _run_axpy(fn, x, alpha, got, n, one_call)
+                with _parallel.one_blas_thread() if hold else _nullcontext():
+                    _run_axpy(fn, x, alpha, got, m, one_call)
                 _detour(x, alpha, want)
                 ok = _np.array_equal(got.view(_np.int32), want.view(_np.int32))
         if ok:
@@ -168,8 +174,15 @@ def axpy_(out, x, alpha: float) -> bool:
             # (serial fallback) pieces small enough that OpenBLAS does not split them
             _run_axpy(fn, xf[lo:hi], alpha, of[lo:hi], hi - lo, _blas_threads() == 1)
         _parallel.blocks(head // _AXPY_BLOCK, share)
-    elif head:
-        _run_axpy(fn, x, alpha, out, head, False)
+    else:
+        # one call that OpenBLAS splits into whole blocks per thread (its threads then
+        # spin for a while; the next parallel region stops them), or pieces it never splits
+        nt = _blas_threads()
+        threaded = nt is not None and 1 < nt and _AXPY_BLOCK * nt <= _AXPY_CALL \
+            and n < 1 << 31
+        head = n - n % (_AXPY_BLOCK * nt if threaded else _AXPY_BLOCK)
+        if head:
+            _run_axpy(fn, x, alpha, out, head, threaded)
     if head < n and out.dtype == _f32:    # the partial blocks: the detour is exact
         _detour(x.reshape(-1)[head:], alpha, out.reshape(-1)[head:])
     elif head < n:    # float64: the partial blocks through zero-padded whole blocks
