@@ -89,16 +89,17 @@ def _leave_region(before: int) -> None:
 
 @contextlib.contextmanager
 def one_blas_thread():
-    """OpenBLAS held at one thread inside the block (as in a parallel region; nothing if
-    its thread count cannot be read and set)."""
+    """Take the region lock without waiting and hold OpenBLAS at one thread inside the
+    block; yields whether it did (False: OpenBLAS's thread count cannot be read and set, or
+    another thread's region holds the lock, and with it one thread)."""
     get, put = _blas_threads()
     if get is None or put is None or not _region.acquire(blocking=False):
-        yield                          # (if a region holds the lock, it holds one thread)
+        yield False
         return
     try:
         before = _enter_region()
         try:
-            yield
+            yield True
         finally:
             _leave_region(before)
     finally:
@@ -120,29 +121,26 @@ def blocks(n: int, fn, split: bool = True) -> None:
     ``split`` and more than one worker is available)."""
     global _pool
     k = min(n, workers()) if split else 1
-    if k <= 1 or not _region.acquire(blocking=False):
+    if k <= 1:
         fn(0, n)
         return
-    try:
+    with one_blas_thread() as held:
+        if not held:
+            fn(0, n)
+            return
         if _pool is None:
             from concurrent.futures import ThreadPoolExecutor
             _pool = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
                                        thread_name_prefix="ember")
-        before = _enter_region()
+        bounds = [n * i // k for i in range(k + 1)]
+        futures = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
         try:
-            bounds = [n * i // k for i in range(k + 1)]
-            futures = [_pool.submit(fn, bounds[i], bounds[i + 1]) for i in range(1, k)]
-            try:
-                fn(bounds[0], bounds[1])
-            finally:
-                for f in futures:        # wait for all, even if one failed; re-raise after
-                    f.exception()
-            for f in futures:
-                f.result()
+            fn(bounds[0], bounds[1])
         finally:
-            _leave_region(before)
-    finally:
-        _region.release()
+            for f in futures:            # wait for all, even if one failed; re-raise after
+                f.exception()
+        for f in futures:
+            f.result()
 
 
 # Elementwise work is split from this many elements on (below it, the thread handoff costs
@@ -177,8 +175,8 @@ GEMM_SPLIT_MNK = 1 << 25
 def gemm(a, b, out=None):
     """``matmul(a, b, out=out)`` for 2-D ``a``, ``b``; large products are split over the
     workers by rows of ``a`` or columns of ``b`` (whichever is longer), one single-thread
-    BLAS call each, so that ember never wakes OpenBLAS's own threads (which keep spinning
-    for a while after each call and then compete with the workers)."""
+    BLAS call each, next to the workers' other split work; smaller ones are one BLAS call
+    on OpenBLAS's own threads."""
     m, k = a.shape
     n = b.shape[1]
     if out is None:

@@ -207,7 +207,7 @@ def _arg_dtype(kk):
 _PIECE_BYTES = 16 << 20
 
 
-def _planes_split(x, geom: PoolGeom):
+def _planes_split(x):
     """``x`` as ``(planes, H, W)`` and the planes per piece, if the tiled max-pool should be
     split over ember's workers (contiguous and large), else None."""
     if not x.flags.c_contiguous or x.size < parallel.FLAT_MIN or x.ndim < 3:
@@ -217,9 +217,9 @@ def _planes_split(x, geom: PoolGeom):
 
 
 def _max_tiles(x, geom: PoolGeom):
-    """``_max_planes(_window_planes(x))``, piece by piece in cache and split over ember's
-    workers for large inputs (the same comparisons per element, so the same result)."""
-    split = _planes_split(x, geom)
+    """``_max_planes(_window_planes(x))``, split by planes over ember's workers for large
+    inputs (the same comparisons per element, so the same result)."""
+    split = _planes_split(x)
     if split is None:
         return _max_planes(_window_planes(x, geom))
     xr, per = split
@@ -262,7 +262,7 @@ def _scatter_tiles(g, arg, geom):
         g = xp.add(g, 0.0, dtype=g.dtype)
         for n, sl in geom.offsets():
             select_bits(xp.equal(arg, n), g, out=out[(Ellipsis,) + sl])
-    split = _planes_split(out, geom) if g.flags.c_contiguous and arg.flags.c_contiguous \
+    split = _planes_split(out) if g.flags.c_contiguous and arg.flags.c_contiguous \
         else None
     if split is None:
         scatter(g, arg, out)
