@@ -226,9 +226,10 @@ def _log_softmax_rows(x2, ts, want_probs):
         xp.add.reduce(ss, axis=1, out=se[lo:hi])
         if want_probs:
             ss /= se[lo:hi, None]
-    big = R * C >= parallel.FLAT_MIN and R > 1
-    parallel.flat(R, rows, R if not big else max(1, parallel.FLAT_PIECE // C), align=1,
-                  split=big)
+    if R * C >= parallel.FLAT_MIN and R > 1:
+        parallel.flat(R, rows, max(1, parallel.FLAT_PIECE // C), align=1, split=True)
+    else:
+        rows(0, R)
     return s, picked, se
 
 
@@ -238,31 +239,42 @@ class _ClassLoss(Primitive):
     save_inputs = (0,)
     logits = False
 
-    def forward(self, x, target, weight, reduction, ignore_index):
+    def forward(self, x, target, weight, reduction, ignore_index, all_valid=False):
+        """``all_valid``: the caller has checked that no target equals ``ignore_index``."""
         x2 = _rows(x)
         t = target.reshape(-1)
         R, C = x2.shape
-        valid = t != ignore_index
-        wt = valid.astype(x.dtype)
         # every target counted with weight 1 (the usual case): no masking, and the weight sum
-        # is the row count (exact in float32/float64 below 2**24)
+        # is the row count (exact in float32/float64 below 2**24); the weights then stay None
+        # (a vector of ones, which multiplies nothing away)
         plain = (weight is None and x.dtype.kind == "f" and x.dtype.itemsize >= 4
-                 and R < (1 << 24) and xp.count_nonzero(valid) == R)
+                 and R < (1 << 24))
+        valid = None
+        if plain and not all_valid:
+            valid = t != ignore_index
+            plain = xp.count_nonzero(valid) == R
         if plain:
-            ts = t.copy()
+            ts, wt, valid = t.copy(), None, None
         else:
+            if valid is None:
+                valid = t != ignore_index
             ts = xp.where(valid, t, 0)
+            wt = valid.astype(x.dtype)
             if weight is not None:
                 wt = xp.where(valid, weight[ts], 0).astype(x.dtype, copy=False)
         ar = self.ar = xp.arange(R)
         if self.logits:
             s, picked, se = _log_softmax_rows(x2, ts, self.requires_grad)
-            picked = picked - xp.log(se)
             if self.requires_grad:
                 self.probs = s
+            # log(se) - picked == -(picked - log(se)) bit for bit (rounding is symmetric)
+            loss = xp.log(se)
+            loss -= picked
+            if not plain:
+                loss *= wt
         else:
             picked = x2[ar, ts]
-        loss = -picked if plain else -picked * wt     # x * 1 == x, bit for bit
+            loss = -picked if plain else -picked * wt     # x * 1 == x, bit for bit
         self.x_shape, self.t_shape, self.reduction = x.shape, target.shape, reduction
         self.ts, self.wt, self.valid = ts, wt, valid
         if reduction == "none":
@@ -271,23 +283,29 @@ class _ClassLoss(Primitive):
         if reduction == "sum":
             return total
         if plain:
-            # a nonzero divisor: no divide-by-zero/invalid flags for errstate to silence
+            # a nonzero divisor (R > 0): no divide-by-zero/invalid flags for errstate to silence
             self.wsum = x.dtype.type(R)
-            return xp.asarray(total / self.wsum, dtype=x.dtype)
-        self.wsum = wt.sum()
+            if R:
+                return xp.asarray(total / self.wsum, dtype=x.dtype)
+        else:
+            self.wsum = wt.sum()
         with xp.errstate(invalid="ignore", divide="ignore"):
             return xp.asarray(total / self.wsum, dtype=x.dtype)
 
-    def _coef(self, g):
-        """Per-row gradient scale (a Tensor when building a graph, else an array)."""
+    def _coef(self, g, graph: bool):
+        """Per-row gradient scale: a Tensor when building a graph (``graph``), else an array,
+        which is a scalar for plain targets."""
         wt = self.wt
+        if graph:   # the graph reshapes the scale to a column: a vector of ones, not None
+            wt = _wrap(xp.ones(self.ts.size, dtype=g._data.dtype) if wt is None else wt)
         if self.reduction == "none":
-            return g.reshape(-1) * (_wrap(wt) if isinstance(g, Tensor) else wt)
+            g = g.reshape(-1)
+            return g if wt is None else g * wt
         if self.reduction == "mean":
             if self.wsum == 0:              # everything ignored: torch's gradient is zero
-                return g * 0 * (_wrap(wt) if isinstance(g, Tensor) else wt)
-            g = g / (float(self.wsum) if isinstance(g, Tensor) else self.wsum)
-        return g * (_wrap(wt) if isinstance(g, Tensor) else wt)
+                return g * 0 if wt is None else g * 0 * wt
+            g = g / (float(self.wsum) if graph else self.wsum)
+        return g if wt is None else g * wt
 
     def backward(self, g):
         # Zero signs as torch's kernels: ignored rows (and, through the softmax, entries
@@ -301,7 +319,7 @@ class _ClassLoss(Primitive):
             onehot = xp.zeros((R, C), dtype=g._data.dtype)
             onehot[rows] = 1
             oh = _wrap(_unrows(onehot, self.x_shape))
-            coef = self._coef(g)
+            coef = self._coef(g, True)
             cshape = list(self.x_shape)
             cshape[1 if len(cshape) > 1 else 0] = 1
             coef = coef.reshape(tuple(cshape))
@@ -312,7 +330,7 @@ class _ClassLoss(Primitive):
                 gx = (p - oh) * coef
                 return gx + 0.0 if xp.signbit(coef._data).any() else gx
             return _ew.where(oh != 0, -coef, 0.0)
-        coef = self._coef(g._data)
+        coef = self._coef(g._data, False)
         if self.logits:
             gx2 = self.probs * (coef[:, None] if xp.ndim(coef) else coef)
             gx2[ar, ts] -= coef

@@ -197,25 +197,28 @@ def _class_checks(input, target, weight, name):
     return C
 
 
-def _check_targets(target, C, ignore_index):
+def _check_targets(target, C, ignore_index) -> bool:
+    """Raise torch's IndexError for a target outside ``[0, C)`` that is not ``ignore_index``.
+    Returns True when every target is a class index (none equals ``ignore_index``)."""
     t = target._data
     if t.dtype.kind == "i" and C > 0:
         # one pass for the usual all-in-range case: negatives wrap to huge unsigned values
         if not xp.count_nonzero(t.view(t.dtype.str.replace("i", "u")) >= C):
-            return
+            return not 0 <= ignore_index < C
     bad = (t != ignore_index) & ((t < 0) | (t >= C))
     if bad.any():
         raise IndexError(f"Target {int(t[bad].reshape(-1)[0])} is out of bounds.")
+    return False
 
 
 def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
              ignore_index: int = -100, reduce=None, reduction: str = "mean") -> Tensor:
     reduction = _reduction(size_average, reduce, reduction)
     C = _class_checks(input, target, weight, "nll_loss")
-    _check_targets(target, C, ignore_index)
+    all_valid = _check_targets(target, C, ignore_index)
     w = None if weight is None else weight._data.astype(input._data.dtype, copy=False)
     return _loss.NllLoss.apply(input, target=target._data, weight=w, reduction=reduction,
-                               ignore_index=ignore_index)
+                               ignore_index=ignore_index, all_valid=all_valid)
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
@@ -230,13 +233,14 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
     if target.dtype.is_floating_point:
         return _cross_entropy_probs(input, target, weight, reduction, label_smoothing)
     C = _class_checks(input, target, weight, "cross_entropy")
-    _check_targets(target, C, ignore_index)
+    all_valid = _check_targets(target, C, ignore_index)
     if label_smoothing > 0:
         return _cross_entropy_smoothed(input, target, weight, ignore_index, reduction,
                                        label_smoothing, C)
     w = None if weight is None else weight._data.astype(input._data.dtype, copy=False)
     return _loss.CrossEntropyFused.apply(input, target=target._data, weight=w,
-                                         reduction=reduction, ignore_index=ignore_index)
+                                         reduction=reduction, ignore_index=ignore_index,
+                                         all_valid=all_valid)
 
 
 def _class_dim(input):
