@@ -143,3 +143,39 @@ def test_embedding_backward_in_order_matches_torch_bitwise(V, n, dtype):
     assert res[0].dtype == res[1].dtype
     np.testing.assert_array_equal(res[0].view(f"u{res[0].itemsize}"),
                                   res[1].view(f"u{res[1].itemsize}"))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(64, 64, 24, 24), (3, 5, 7), (2, 3, 4, 5), (0, 4, 9, 9),
+                                   (8, 16, 4096)])
+@pytest.mark.parametrize("layout", ["contiguous", "transposed"])
+def test_conv_bias_grad_gemv(dtype, shape, layout):
+    """The conv bias gradient (a GEMV against ones above 2**16 elements) against a float64
+    sum, on contiguous and non-contiguous gradients; and through conv2d against torch."""
+    from ember._ops import conv
+    rng = np.random.default_rng(len(shape))
+    g = rng.standard_normal(shape).astype(dtype)
+    if layout == "transposed":
+        g = np.ascontiguousarray(np.swapaxes(g, 0, 1)).swapaxes(0, 1)
+    nd = len(shape) - 2
+    got = conv._bias_grad(g, nd)
+    want = g.astype(np.float64).sum(axis=(0,) + tuple(range(2, 2 + nd)))
+    assert got.dtype == dtype and got.shape == (shape[1],)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol * max(1.0, np.sqrt(g.size)))
+
+
+def test_conv2d_bias_grad_matches_torch():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((16, 8, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((32, 8, 3, 3)).astype(np.float32)
+    b = rng.standard_normal(32).astype(np.float32)
+    gy = rng.standard_normal((16, 32, 18, 18)).astype(np.float32)
+    grads = []
+    for M in (ember, torch):
+        tb = M.from_numpy(b.copy()).requires_grad_()
+        y = M.nn.functional.conv2d(M.from_numpy(x.copy()), M.from_numpy(w.copy()), tb)
+        y.backward(M.from_numpy(gy.copy()))
+        grads.append(tb.grad.numpy().copy())
+    assert gy.size >= 1 << 16
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-4)

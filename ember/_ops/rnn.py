@@ -52,17 +52,16 @@ def _schedule(n_steps: int, batch: int, batch_sizes, reverse: bool):
     return steps, off
 
 
-_PERM_CACHE: dict = {}
-
-
-def _lstm_perm(H: int):
-    """Row order i, f, o, g (torch stores i, f, g, o): the sigmoid gates first."""
-    p = _PERM_CACHE.get(H)
-    if p is None:
-        perm = xp.concatenate([xp.arange(0, 2 * H), xp.arange(3 * H, 4 * H),
-                               xp.arange(2 * H, 3 * H)])
-        p = _PERM_CACHE[H] = perm
-    return p
+def _ifog_halved(w):
+    """Torch's gate blocks ``i, f, g, o`` (rows of ``w``) as a new array in the order
+    ``i, f, o, g`` with the sigmoid gates' blocks halved (block copies: a (1024, 256) weight
+    takes 3x less time than a fancy-indexed row permutation)."""
+    H = w.shape[0] // 4
+    out = xp.empty(w.shape, w.dtype)
+    xp.multiply(w[:2 * H], 0.5, out=out[:2 * H])
+    xp.multiply(w[3 * H:], 0.5, out=out[2 * H:3 * H])
+    out[3 * H:] = w[2 * H:3 * H]
+    return out
 
 
 def _mm_t(a, b, buf):
@@ -115,16 +114,11 @@ def _lstm_forward(X, h0, c0, w_ih, w_hh, bias, w_hr, steps, reverse, save, S):
     N, B, P = X.shape[0], h0.shape[0], h0.shape[1]
     T = len(steps)
     dt = X.dtype
-    perm = _lstm_perm(H)
-    wih = w_ih[perm]
-    wih[:H3] *= 0.5
-    whh = w_hh[perm]
-    whh[:H3] *= 0.5
+    wih = _ifog_halved(w_ih)
+    whh = _ifog_halved(w_hh)
     GT = wih @ X.T                     # (4H, N): input-side pre-activations of every step
     if bias is not None:
-        b = bias[perm]
-        b[:H3] *= 0.5
-        GT += b[:, None]
+        GT += _ifog_halved(bias)[:, None]
     uniform = all(n == B for _, n in steps)
     alloc = xp.empty if uniform else xp.zeros
     out0, h0col = (0, N) if reverse else (B, 0)   # HT columns of row 0 of the output / h0
