@@ -3,7 +3,11 @@ and cross-entropy at the shapes of small CNNs and of larger image models.
 
 Both libraries run their BLAS single-threaded (the numbers then measure the kernels, not
 thread scheduling on a shared machine); each case is timed interleaved and the minimum of
-``--reps`` runs is reported.
+``--reps`` runs is reported. For convolutions and linear layers the GEMM work (forward,
+input and weight gradients) is also given as GFLOP/s, next to each library's one-thread
+SGEMM rate: a rate above NumPy's SGEMM peak means torch runs that case on kernels NumPy's
+BLAS does not use here (oneDNN's AVX-512 kernels while ``OPENBLAS_CORETYPE=Haswell`` pins
+OpenBLAS to AVX2).
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_nn.py
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_nn.py --only conv --reps 10
@@ -39,6 +43,8 @@ def conv(N, C, H, O, k, s, p):
             y = M.nn.functional.conv2d(xt, wt, bt, stride=s, padding=p)
             y.backward(M.ones_like(y))
         return step
+    oh = (H + 2 * p - k) // s + 1
+    build.flops = 3 * 2 * N * O * oh * oh * C * k * k
     return build
 
 
@@ -52,6 +58,7 @@ def linear(N, I, O):
             y = M.nn.functional.linear(xt, wt, bt)
             y.backward(M.ones_like(y))
         return step
+    build.flops = 3 * 2 * N * I * O
     return build
 
 
@@ -114,11 +121,27 @@ CASES = {
 }
 
 
+def _gemm_rate(mm, reps=10):
+    mm()
+    best = float("inf")
+    for _ in range(reps):
+        t = time.perf_counter()
+        mm()
+        best = min(best, time.perf_counter() - t)
+    return 2 * 1024 ** 3 / best / 1e9
+
+
 def run(names, reps):
     import ember
     import torch
     torch.set_num_threads(1)
-    print(f"{'case':32s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s}")
+    a = _arr(1024, 1024)
+    ta = torch.from_numpy(a)
+    print(f"one-thread SGEMM 1024^3: NumPy {_gemm_rate(lambda: a @ a):.0f} GFLOP/s, torch "
+          f"{_gemm_rate(lambda: ta @ ta):.0f} GFLOP/s (NumPy's BLAS threads: "
+          f"{os.environ.get('OPENBLAS_NUM_THREADS', 'default')})")
+    print(f"{'case':32s} {'ember ms':>9s} {'torch ms':>9s} {'ratio':>6s} "
+          f"{'ember GF/s':>10s} {'torch GF/s':>10s}")
     for name in names:
         es, ts = CASES[name](ember), CASES[name](torch)
         es()
@@ -131,7 +154,12 @@ def run(names, reps):
             ts()
             t2 = time.perf_counter()
             e_best, t_best = min(e_best, t1 - t0), min(t_best, t2 - t1)
-        print(f"{name:32s} {1e3 * e_best:9.2f} {1e3 * t_best:9.2f} {e_best / t_best:6.2f}")
+        rates = ""
+        flops = getattr(CASES[name], "flops", None)
+        if flops:
+            rates = f" {flops / e_best / 1e9:10.0f} {flops / t_best / 1e9:10.0f}"
+        print(f"{name:32s} {1e3 * e_best:9.2f} {1e3 * t_best:9.2f} {e_best / t_best:6.2f}"
+              + rates)
 
 
 def main():
