@@ -887,3 +887,53 @@ def test_deep_chain_second_order():
         g2, = M.autograd.grad(g, x)
         return g, g2
     same(f, rtol=1e-9)
+
+
+def _modes_seen_by_threads(M):
+    """Grad/inference/anomaly modes as a new thread and the main thread see them while the
+    other one has changed its own."""
+    import threading
+    seen = []
+
+    def look():
+        seen.append((M.is_grad_enabled(), M.is_inference_mode_enabled(),
+                     M.is_anomaly_enabled()))
+    for ctx in (M.no_grad, M.inference_mode, M.enable_grad):
+        with ctx():
+            t = threading.Thread(target=look)
+            t.start()
+            t.join()
+    M.set_anomaly_enabled(True)
+    try:
+        t = threading.Thread(target=look)
+        t.start()
+        t.join()
+    finally:
+        M.set_anomaly_enabled(False)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold_no_grad():
+        with M.no_grad():
+            x = M.ones(2, requires_grad=True)
+            seen.append(("thread result requires grad", (x * 2).requires_grad))
+            inside.set()
+            release.wait(10)
+    t = threading.Thread(target=hold_no_grad)
+    t.start()
+    inside.wait(10)
+    y = M.ones(2, requires_grad=True) * 2      # main thread: still recording
+    seen.append(("main", M.is_grad_enabled(), y.requires_grad))
+    release.set()
+    t.join()
+    M.set_grad_enabled(False)                  # as a call: this thread only
+    t = threading.Thread(target=look)
+    t.start()
+    t.join()
+    seen.append(("after call", M.is_grad_enabled()))
+    M.set_grad_enabled(True)
+    return seen
+
+
+def test_grad_mode_is_per_thread_as_torch():
+    seen = same(_modes_seen_by_threads)
+    assert ("main", True, True) in seen and ("after call", False) in seen

@@ -309,3 +309,56 @@ def test_conv_no_grad_and_transpose_split_match_torch():
                     tw.grad.numpy().copy()))
     for e, t in zip(*res):
         np.testing.assert_allclose(e, t, rtol=1e-4, atol=2e-5 * np.abs(t).max())
+
+
+def test_user_threads_running_split_kernels_at_once():
+    """Two Python threads each run split kernels (conv, relu, max-pool, cross-entropy, a
+    large optimizer update) at the same time: one holds the region, the other runs the same
+    kernels serially; both get the results a lone run gives (allclose: a serial GEMM may
+    round differently), nothing hangs, and the BLAS thread count is restored."""
+    import threading
+    get = blas.threads_getter()
+    before = get() if get is not None else None
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((64, 8, 30, 30)).astype(np.float32)
+    y = rng.integers(0, 10, 64)
+
+    def build():
+        return ember.nn.Sequential(ember.nn.Conv2d(8, 32, 3), ember.nn.ReLU(),
+                                   ember.nn.MaxPool2d(2), ember.nn.Flatten(),
+                                   ember.nn.Linear(32 * 14 * 14, 10))
+    ember.manual_seed(0)
+    init = {k: v.clone() for k, v in build().state_dict().items()}
+
+    def train():
+        # (not seeded here: the default generator is shared by all threads, as torch's)
+        net = build()
+        net.load_state_dict(init)
+        opt = ember.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+        for _ in range(3):
+            loss = F.cross_entropy(net(ember.from_numpy(x)), ember.from_numpy(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        return [p.detach().numpy().copy() for p in net.parameters()]
+
+    alone = train()
+    results, errors = [None, None], []
+
+    def run(i):
+        try:
+            results[i] = train()
+        except BaseException as e:      # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads), "a thread hung"
+    assert not errors, errors
+    for res in results:
+        for got, want in zip(res, alone):
+            np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    if before is not None:
+        assert get() == before

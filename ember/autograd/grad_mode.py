@@ -3,24 +3,43 @@ and anomaly detection.
 
 Each works as a context manager and as a decorator (of functions and generators);
 ``no_grad``, ``enable_grad`` and ``inference_mode`` also decorate without parentheses.
-The state is process-wide (torch keeps it per thread); ember's ops run in one thread, and
-DataLoader workers are processes.
+As in torch, grad mode and inference mode belong to the thread that sets them (a new
+thread starts with gradients enabled), while anomaly detection is process-wide.
 """
 from __future__ import annotations
 
 import functools
 import inspect
+import threading
 import warnings
 
 
-class _State:
-    __slots__ = ("enabled", "inference", "anomaly", "check_nan")
+class _Anomaly:
+    __slots__ = ("anomaly", "check_nan")
+
+    def __init__(self):
+        self.anomaly = False
+        self.check_nan = True
+
+
+_ANOMALY = _Anomaly()
+
+
+def _shared(name):
+    return property(lambda self: getattr(_ANOMALY, name),
+                    lambda self, value: setattr(_ANOMALY, name, value))
+
+
+class _State(threading.local):
+    """``enabled``/``inference`` per thread (``__init__`` runs once in each thread that reads
+    them); ``anomaly``/``check_nan`` shared by all threads."""
+
+    anomaly = _shared("anomaly")
+    check_nan = _shared("check_nan")
 
     def __init__(self):
         self.enabled = True
         self.inference = False
-        self.anomaly = False
-        self.check_nan = True
 
 
 STATE = _State()
