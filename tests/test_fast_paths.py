@@ -150,8 +150,8 @@ def test_embedding_backward_in_order_matches_torch_bitwise(V, n, dtype):
                                    (8, 16, 4096)])
 @pytest.mark.parametrize("layout", ["contiguous", "transposed"])
 def test_conv_bias_grad_gemv(dtype, shape, layout):
-    """The conv bias gradient (a GEMV against ones above 2**16 elements) against a float64
-    sum, on contiguous and non-contiguous gradients; and through conv2d against torch."""
+    """The conv bias gradient (a GEMV against ones above 2**16 elements, NumPy's sum below
+    or for non-contiguous gradients) against a float64 sum."""
     from ember._ops import conv
     rng = np.random.default_rng(len(shape))
     g = rng.standard_normal(shape).astype(dtype)

@@ -312,10 +312,11 @@ def test_conv_no_grad_and_transpose_split_match_torch():
 
 
 def test_user_threads_running_split_kernels_at_once():
-    """Two Python threads each run split kernels (conv, relu, max-pool, cross-entropy, a
-    large optimizer update) at the same time: one holds the region, the other runs the same
-    kernels serially; both get the results a lone run gives (allclose: a serial GEMM may
-    round differently), nothing hangs, and the BLAS thread count is restored."""
+    """Two Python threads each train a small conv net (split conv, relu and max-pool; grad
+    mode switched by the optimizer step) at the same time: one holds the region, the other
+    runs the same kernels serially; both get the results a lone run gives (allclose: a
+    serial GEMM may round differently), nothing hangs, and the BLAS thread count is
+    restored."""
     import threading
     get = blas.threads_getter()
     before = get() if get is not None else None
