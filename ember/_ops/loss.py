@@ -292,10 +292,11 @@ class _ClassLoss(Primitive):
         with xp.errstate(invalid="ignore", divide="ignore"):
             return xp.asarray(total / self.wsum, dtype=x.dtype)
 
-    def _coef(self, g, graph: bool):
-        """Per-row gradient scale: a Tensor when building a graph (``graph``), else an array,
-        which is a scalar for plain targets."""
+    def _coef(self, g):
+        """Per-row gradient scale: a Tensor when building a graph (``g`` a Tensor), else an
+        array, which is a scalar for plain targets."""
         wt = self.wt
+        graph = isinstance(g, Tensor)
         if graph:   # the graph reshapes the scale to a column: a vector of ones, not None
             wt = _wrap(xp.ones(self.ts.size, dtype=g._data.dtype) if wt is None else wt)
         if self.reduction == "none":
@@ -319,7 +320,7 @@ class _ClassLoss(Primitive):
             onehot = xp.zeros((R, C), dtype=g._data.dtype)
             onehot[rows] = 1
             oh = _wrap(_unrows(onehot, self.x_shape))
-            coef = self._coef(g, True)
+            coef = self._coef(g)
             cshape = list(self.x_shape)
             cshape[1 if len(cshape) > 1 else 0] = 1
             coef = coef.reshape(tuple(cshape))
@@ -330,7 +331,7 @@ class _ClassLoss(Primitive):
                 gx = (p - oh) * coef
                 return gx + 0.0 if xp.signbit(coef._data).any() else gx
             return _ew.where(oh != 0, -coef, 0.0)
-        coef = self._coef(g._data, False)
+        coef = self._coef(g._data)
         if self.logits:
             gx2 = self.probs * (coef[:, None] if xp.ndim(coef) else coef)
             gx2[ar, ts] -= coef
